@@ -1,0 +1,165 @@
+"""Every hook a micro plugin can implement, grouped by the phase that calls it.
+
+Hooks are named ``micro_*``. A hook may return a value, a callable or an awaitable;
+the kernel awaits what needs awaiting. Driver hooks are ``firstresult``: the first
+plugin that answers for the requested name wins, and the kernel's own fallback
+(tried last) looks the name up among the installed entry points. Wrapper hooks are
+meant for new-style ``@hookimpl(wrapper=True)`` implementations: take what the
+inner layers built with ``yield`` and return it wrapped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from micro_core.broker import Broker, EventHandler
+    from micro_core.codec import Codec
+    from micro_core.options import Options
+    from micro_core.registry import Registry
+    from micro_core.selector import Selector
+    from micro_core.service import Service
+    from micro_core.transport import Message, Transport
+
+hookspec = pluggy.HookspecMarker("micro")
+hookimpl = pluggy.HookimplMarker("micro")
+
+#: A client call as wrappers see it: (service, endpoint, request message, timeout) -> reply.
+CallFunc = Callable[[str, str, "Message", "float | None"], Awaitable["Message"]]
+#: A server handler as wrappers see it: request message -> reply message.
+HandlerFunc = Callable[["Message"], Awaitable["Message"]]
+
+
+# --- configuration -------------------------------------------------------------------
+
+
+@hookspec(historic=True)
+def micro_add_options(options: Options) -> None:
+    """Declare the plugin's settings with ``options.add(name, default, help)``.
+
+    Historic, so a plugin registered late still sees the call. Each option becomes a
+    ``--flag`` of the ``micro`` command and a ``MICRO_*`` environment variable.
+    """
+
+
+# --- drivers: the five abstractions ---------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def micro_registry(name: str, options: Options) -> Registry | None:
+    """Build the registry driver called ``name`` or return None if it is not yours.
+
+    :param name: the selected driver (``--registry`` / ``MICRO_REGISTRY``).
+    :param options: resolved settings, e.g. ``options["registry_address"]``.
+    :return: an unconnected :class:`~micro_core.registry.Registry`.
+    """
+
+
+@hookspec(firstresult=True)
+def micro_selector(name: str, registry: Registry, options: Options) -> Selector | None:
+    """Build the selector called ``name`` over ``registry``, or return None.
+
+    :param name: the selected strategy (``--selector`` / ``MICRO_SELECTOR``).
+    :param registry: the registry whose services it balances.
+    :param options: resolved settings.
+    :return: a :class:`~micro_core.selector.Selector`.
+    """
+
+
+@hookspec(firstresult=True)
+def micro_transport(name: str, options: Options) -> Transport | None:
+    """Build the transport called ``name``, or return None.
+
+    :param name: the selected transport (``--transport`` / ``MICRO_TRANSPORT``).
+    :param options: resolved settings, e.g. ``options["max_message_size"]``.
+    :return: a :class:`~micro_core.transport.Transport`.
+    """
+
+
+@hookspec(firstresult=True)
+def micro_codec(content_type: str, options: Options) -> Codec | None:
+    """The codec for ``content_type`` (parameters such as ``; charset`` removed), or None.
+
+    :param content_type: e.g. ``application/json``.
+    :param options: resolved settings.
+    :return: a :class:`~micro_core.codec.Codec`.
+    """
+
+
+@hookspec(firstresult=True)
+def micro_broker(name: str, registry: Registry, options: Options) -> Broker | None:
+    """Build the broker called ``name``, or return None.
+
+    :param name: the selected broker (``--broker`` / ``MICRO_BROKER``).
+    :param registry: the registry, for brokers that find subscribers through it.
+    :param options: resolved settings, e.g. ``options["broker_address"]``.
+    :return: an unconnected :class:`~micro_core.broker.Broker`.
+    """
+
+
+# --- middleware -------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def micro_wrap_call(call: CallFunc) -> CallFunc:
+    """Wrap the client's calls; built once per client, so a wrapper costs nothing when absent.
+
+    :param call: the next layer inward; it takes (service, endpoint, request, timeout).
+    :return: the wrapped call (implement with ``wrapper=True`` and ``yield``).
+    """
+
+
+@hookspec(firstresult=True)
+def micro_wrap_handler(service: str, endpoint: str, handler: HandlerFunc) -> HandlerFunc:
+    """Wrap a server endpoint's handler; built once per endpoint at start.
+
+    :param service: the serving service's name.
+    :param endpoint: the endpoint ``Type.Method``.
+    :param handler: the next layer inward.
+    :return: the wrapped handler (implement with ``wrapper=True`` and ``yield``).
+    """
+
+
+@hookspec(firstresult=True)
+def micro_wrap_subscriber(topic: str, handler: EventHandler) -> EventHandler:
+    """Wrap a subscriber's event handler; built once per subscription.
+
+    :param topic: the subscribed topic.
+    :param handler: the next layer inward.
+    :return: the wrapped handler (implement with ``wrapper=True`` and ``yield``).
+    """
+
+
+# --- service lifecycle ---------------------------------------------------------------------
+
+
+@hookspec
+def micro_before_start(service: Service) -> Awaitable[None] | None:
+    """Called before the server listens; may return an awaitable. An exception aborts the start."""
+
+
+@hookspec
+def micro_after_start(service: Service) -> Awaitable[None] | None:
+    """Called once the service listens and is registered."""
+
+
+@hookspec
+def micro_before_stop(service: Service) -> Awaitable[None] | None:
+    """Called when a stop begins, before deregistration and draining."""
+
+
+@hookspec
+def micro_after_stop(service: Service) -> Awaitable[None] | None:
+    """Called after the service stopped; errors are logged, the stop completes."""
+
+
+__all__ = [
+    "CallFunc",
+    "HandlerFunc",
+    "hookimpl",
+    "hookspec",
+]
+

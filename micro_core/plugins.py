@@ -1,0 +1,295 @@
+"""The plugin manager of one application instance, and the loading of named drivers.
+
+Each :class:`Plugins` owns its own pluggy manager (no module-global state), registers
+the kernel's built-in plugin exactly as it would a third-party one, autoloads the
+``micro.plugins`` entry points, and finds named drivers (``micro.registry``,
+``micro.broker``…) through stevedore only when one is selected, so start-up imports
+nothing that is not used.
+
+Operators control loading with the environment:
+
+- ``MICRO_DISABLE_PLUGIN_AUTOLOAD=1`` loads no ``micro.plugins`` entry point;
+- ``MICRO_BLOCK_PLUGINS=name,other`` skips those plugins and drivers (a driver is named
+  ``KIND-NAME``, e.g. ``registry-consul``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pluggy
+import stevedore
+
+from micro_core import hookspecs
+
+if TYPE_CHECKING:
+    from micro_core.broker import Broker, EventHandler
+    from micro_core.codec import Codec
+    from micro_core.hookspecs import CallFunc, HandlerFunc
+    from micro_core.options import Options
+    from micro_core.registry import Registry
+    from micro_core.selector import Selector
+    from micro_core.service import Service
+    from micro_core.transport import Transport
+
+log = logging.getLogger("micro.plugins")
+
+#: Entry-point group of plugins loaded at start (middleware, options, lifecycle hooks).
+PLUGINS_GROUP = "micro.plugins"
+#: Entry-point group of each kind of named driver.
+DRIVER_GROUPS = {
+    "registry": "micro.registry",
+    "selector": "micro.selector",
+    "transport": "micro.transport",
+    "codec": "micro.codec",
+    "broker": "micro.broker",
+}
+#: Entry-point group of the components the ``micro`` command runs as subcommands.
+COMPONENTS_GROUP = "micro.components"
+
+T = TypeVar("T")
+
+
+class DriverNotFound(LookupError):
+    """A selected driver is not installed (the message gives the ``pip install`` line) or is blocked."""
+
+    def __init__(self, kind: str, name: str, reason: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        distribution = f"micro-{kind}-{name.replace('/', '-').replace('+', '-')}"
+        super().__init__(reason or f"{kind} {name!r} is not installed: pip install {distribution}")
+
+
+class DriverLoadError(ImportError):
+    """A driver is installed but its module failed to import."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One installed plugin or driver, as ``micro plugins`` lists it."""
+
+    group: str
+    name: str
+    distribution: str
+    version: str
+    error: str = ""
+
+
+def _env_flag(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+async def await_me_maybe(value: Any) -> Any:
+    """Await ``value`` if it is awaitable, call it first if it is a callable returning one."""
+    if callable(value) and not inspect.isawaitable(value):
+        value = value()
+    if inspect.isawaitable(value):
+        value = await value
+    return value
+
+
+class Plugins:
+    """A typed facade over pluggy: one method per hook, plus driver look-up by name."""
+
+    def __init__(
+        self,
+        *,
+        autoload: bool | None = None,
+        blocked: Iterable[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        environ = os.environ if environ is None else environ
+        if autoload is None:
+            autoload = not _env_flag(environ, "MICRO_DISABLE_PLUGIN_AUTOLOAD")
+        if blocked is None:
+            blocked = [n.strip() for n in environ.get("MICRO_BLOCK_PLUGINS", "").split(",") if n.strip()]
+        self.blocked = frozenset(blocked)
+        #: Plugins that failed to load: entry-point name -> error text.
+        self.failures: dict[str, str] = {}
+        self._drivers: dict[tuple[str, str], Any] = {}
+        self._codecs: dict[str, Codec] = {}
+        self._pm = pluggy.PluginManager("micro")
+        self._pm.add_hookspecs(hookspecs)
+        for name in self.blocked:
+            self._pm.set_blocked(name)
+        from micro_core import defaults
+
+        self._pm.register(defaults, name="micro-defaults")
+        self._pm.register(_DriverFallback(self), name="micro-drivers")
+        if autoload:
+            self._autoload()
+
+    # --- registration ---------------------------------------------------------------
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        """Register a plugin object (module, class or instance with ``micro_*`` hookimpls)."""
+        self._pm.register(plugin, name=name)
+
+    def unregister(self, plugin: object) -> None:
+        self._pm.unregister(plugin)
+
+    def is_registered(self, plugin: object) -> bool:
+        return self._pm.is_registered(plugin)
+
+    @property
+    def manager(self) -> pluggy.PluginManager:
+        """The underlying pluggy manager, for tools that inspect hooks."""
+        return self._pm
+
+    def _autoload(self) -> None:
+        manager = stevedore.ExtensionManager(
+            PLUGINS_GROUP,
+            invoke_on_load=False,
+            on_load_failure_callback=self._record_failure,
+        )
+        for extension in manager:
+            if extension.name in self.blocked:
+                continue
+            self._pm.register(extension.plugin, name=extension.name)
+
+    def _record_failure(self, _manager: Any, entry_point: Any, error: BaseException) -> None:
+        self.failures[entry_point.name] = f"{type(error).__name__}: {error}"
+        log.warning("plugin %s failed to load and is skipped: %s", entry_point.name, error)
+
+    # --- drivers -------------------------------------------------------------------------
+
+    def load_driver(self, kind: str, name: str) -> Any:
+        """The class registered as driver ``name`` of ``kind`` (entry point ``micro.KIND``)."""
+        key = (kind, name)
+        if key in self._drivers:
+            return self._drivers[key]
+        if f"{kind}-{name}" in self.blocked:
+            raise DriverNotFound(kind, name, f"{kind} {name!r} is blocked by MICRO_BLOCK_PLUGINS")
+        try:
+            manager = stevedore.DriverManager(DRIVER_GROUPS[kind], name, invoke_on_load=False)
+        except stevedore.exception.NoMatches:
+            raise DriverNotFound(kind, name) from None
+        except stevedore.exception.MultipleMatches as exc:
+            raise DriverNotFound(kind, name, f"{kind} {name!r} is provided twice: {exc}") from None
+        except ImportError as exc:
+            raise DriverLoadError(f"{kind} {name!r} is installed but failed to import: {exc}") from exc
+        self._drivers[key] = manager.driver
+        return manager.driver
+
+    def _driver(self, kind: str, name: str, answer: T | None) -> T:
+        if answer is None:
+            raise DriverNotFound(kind, name)
+        return answer
+
+    def registry(self, name: str, options: Options) -> Registry:
+        return self._driver("registry", name, self._pm.hook.micro_registry(name=name, options=options))
+
+    def selector(self, name: str, registry: Registry, options: Options) -> Selector:
+        answer = self._pm.hook.micro_selector(name=name, registry=registry, options=options)
+        return self._driver("selector", name, answer)
+
+    def transport(self, name: str, options: Options) -> Transport:
+        return self._driver("transport", name, self._pm.hook.micro_transport(name=name, options=options))
+
+    def codec(self, content_type: str, options: Options) -> Codec:
+        """The codec for ``content_type``; built once and reused for every message."""
+        content_type = content_type.split(";", 1)[0].strip().lower()
+        codec = self._codecs.get(content_type)
+        if codec is None:
+            answer = self._pm.hook.micro_codec(content_type=content_type, options=options)
+            codec = self._codecs[content_type] = self._driver("codec", content_type, answer)
+        return codec
+
+    def broker(self, name: str, registry: Registry, options: Options) -> Broker:
+        answer = self._pm.hook.micro_broker(name=name, registry=registry, options=options)
+        return self._driver("broker", name, answer)
+
+    # --- options, middleware, lifecycle ----------------------------------------------------
+
+    def add_options(self, options: Options) -> None:
+        self._pm.hook.micro_add_options.call_historic(kwargs={"options": options})
+
+    def wrap_call(self, call: CallFunc) -> CallFunc:
+        wrapped: CallFunc = self._pm.hook.micro_wrap_call(call=call)
+        return wrapped
+
+    def wrap_handler(self, service: str, endpoint: str, handler: HandlerFunc) -> HandlerFunc:
+        wrapped: HandlerFunc = self._pm.hook.micro_wrap_handler(service=service, endpoint=endpoint, handler=handler)
+        return wrapped
+
+    def wrap_subscriber(self, topic: str, handler: EventHandler) -> EventHandler:
+        wrapped: EventHandler = self._pm.hook.micro_wrap_subscriber(topic=topic, handler=handler)
+        return wrapped
+
+    async def before_start(self, service: Service) -> None:
+        for result in self._pm.hook.micro_before_start(service=service):
+            await await_me_maybe(result)
+
+    async def after_start(self, service: Service) -> None:
+        for result in self._pm.hook.micro_after_start(service=service):
+            await await_me_maybe(result)
+
+    async def before_stop(self, service: Service) -> None:
+        for result in self._pm.hook.micro_before_stop(service=service):
+            await await_me_maybe(result)
+
+    async def after_stop(self, service: Service) -> None:
+        for result in self._pm.hook.micro_after_stop(service=service):
+            try:
+                await await_me_maybe(result)
+            except Exception:
+                log.exception("micro_after_stop hook failed")
+
+    # --- inventory ---------------------------------------------------------------------------
+
+    def inventory(self) -> list[PluginInfo]:
+        """Every installed plugin, driver and component; a broken one is listed with its error."""
+        rows: list[PluginInfo] = []
+        for group in (PLUGINS_GROUP, *DRIVER_GROUPS.values(), COMPONENTS_GROUP):
+            errors: dict[str, str] = {}
+
+            def record(_m: Any, ep: Any, err: BaseException, errors: dict[str, str] = errors) -> None:
+                errors[ep.name] = f"{type(err).__name__}: {err}"
+
+            stevedore.ExtensionManager(group, invoke_on_load=False, on_load_failure_callback=record)
+            from importlib.metadata import entry_points
+
+            for ep in entry_points(group=group):
+                dist = ep.dist
+                rows.append(
+                    PluginInfo(
+                        group=group,
+                        name=ep.name,
+                        distribution=dist.name if dist else "",
+                        version=dist.version if dist else "",
+                        error=errors.get(ep.name, ""),
+                    )
+                )
+        return rows
+
+
+class _DriverFallback:
+    """Answers the driver hooks last, from the installed entry points."""
+
+    def __init__(self, plugins: Plugins) -> None:
+        self._plugins = plugins
+
+    @hookspecs.hookimpl(trylast=True)
+    def micro_registry(self, name: str, options: Options) -> Registry:
+        return self._plugins.load_driver("registry", name).from_options(options)  # type: ignore[no-any-return]
+
+    @hookspecs.hookimpl(trylast=True)
+    def micro_selector(self, name: str, registry: Registry, options: Options) -> Selector:
+        return self._plugins.load_driver("selector", name).from_options(registry, options)  # type: ignore[no-any-return]
+
+    @hookspecs.hookimpl(trylast=True)
+    def micro_transport(self, name: str, options: Options) -> Transport:
+        return self._plugins.load_driver("transport", name).from_options(options)  # type: ignore[no-any-return]
+
+    @hookspecs.hookimpl(trylast=True)
+    def micro_codec(self, content_type: str, options: Options) -> Codec:
+        return self._plugins.load_driver("codec", content_type).from_options(options)  # type: ignore[no-any-return]
+
+    @hookspecs.hookimpl(trylast=True)
+    def micro_broker(self, name: str, registry: Registry, options: Options) -> Broker:
+        return self._plugins.load_driver("broker", name).from_options(registry, options)  # type: ignore[no-any-return]
