@@ -22,8 +22,12 @@ if TYPE_CHECKING:
 def micro_add_options(options: Options) -> None:
     options.add("registry", "local", "registry driver: local, memory, or an installed plugin such as consul")
     options.add("registry_address", "", "registry address; for local, the directory that holds registrations")
-    options.add("broker", "http", "broker driver: http, memory, or an installed plugin such as rabbitmq or kafka")
-    options.add("broker_address", "", "broker address (host:port to listen on for http; server URL for others)")
+    options.add(
+        "broker", "http", "broker driver: http, memory, or an installed plugin such as rabbitmq or kafka"
+    )
+    options.add(
+        "broker_address", "", "broker address (host:port to listen on for http; server URL for others)"
+    )
     options.add("transport", "http", "transport driver: http (default, fastest), grpc, or memory")
     options.add("selector", "random", "node selection strategy: random or roundrobin")
     options.add("content_type", "application/json", "content type the client encodes requests with")

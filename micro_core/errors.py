@@ -7,7 +7,7 @@ callers catch ``NotFound`` whether the failure was local or three services away.
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 
@@ -15,7 +15,8 @@ import msgspec
 class MicroError(Exception):
     """Base of every error the framework raises or carries between services."""
 
-    code: ClassVar[int] = 500
+    #: The HTTP-style status code; each subclass sets its own.
+    code: int = 500
 
     def __init__(self, detail: str = "", *, id: str = "", code: int | None = None, status: str = "") -> None:
         self.id = id

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """Every hook a micro plugin can implement, grouped by the phase that calls it.
 
 Hooks are named ``micro_*``. A hook may return a value, a callable or an awaitable;
@@ -17,6 +18,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from micro_core.broker import Broker, EventHandler
+    from micro_core.client import Call
     from micro_core.codec import Codec
     from micro_core.options import Options
     from micro_core.registry import Registry
@@ -27,8 +29,8 @@ if TYPE_CHECKING:
 hookspec = pluggy.HookspecMarker("micro")
 hookimpl = pluggy.HookimplMarker("micro")
 
-#: A client call as wrappers see it: (service, endpoint, request message, timeout) -> reply.
-CallFunc = Callable[[str, str, "Message", "float | None"], Awaitable["Message"]]
+#: A client call as wrappers see it: the :class:`~micro_core.client.Call` in, the reply out.
+CallFunc = Callable[["Call"], Awaitable["Message"]]
 #: A server handler as wrappers see it: request message -> reply message.
 HandlerFunc = Callable[["Message"], Awaitable["Message"]]
 
@@ -107,7 +109,8 @@ def micro_broker(name: str, registry: Registry, options: Options) -> Broker | No
 def micro_wrap_call(call: CallFunc) -> CallFunc:
     """Wrap the client's calls; built once per client, so a wrapper costs nothing when absent.
 
-    :param call: the next layer inward; it takes (service, endpoint, request, timeout).
+    :param call: the next layer inward; it takes a Call (service, endpoint, message, options)
+        and returns the reply message, raising a MicroError for a remote error.
     :return: the wrapped call (implement with ``wrapper=True`` and ``yield``).
     """
 
@@ -138,22 +141,34 @@ def micro_wrap_subscriber(topic: str, handler: EventHandler) -> EventHandler:
 
 @hookspec
 def micro_before_start(service: Service) -> Awaitable[None] | None:
-    """Called before the server listens; may return an awaitable. An exception aborts the start."""
+    """Called before the server listens; may return an awaitable. An exception aborts the start.
+
+    :param service: the service about to listen.
+    """
 
 
 @hookspec
 def micro_after_start(service: Service) -> Awaitable[None] | None:
-    """Called once the service listens and is registered."""
+    """Called once the service listens and is registered.
+
+    :param service: the running service (``service.address`` is set).
+    """
 
 
 @hookspec
 def micro_before_stop(service: Service) -> Awaitable[None] | None:
-    """Called when a stop begins, before deregistration and draining."""
+    """Called when a stop begins, before deregistration and draining.
+
+    :param service: the service about to stop.
+    """
 
 
 @hookspec
 def micro_after_stop(service: Service) -> Awaitable[None] | None:
-    """Called after the service stopped; errors are logged, the stop completes."""
+    """Called after the service stopped; errors are logged, the stop completes.
+
+    :param service: the stopped service.
+    """
 
 
 __all__ = [
@@ -162,4 +177,3 @@ __all__ = [
     "hookimpl",
     "hookspec",
 ]
-

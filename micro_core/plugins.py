@@ -166,7 +166,7 @@ class Plugins:
         if f"{kind}-{name}" in self.blocked:
             raise DriverNotFound(kind, name, f"{kind} {name!r} is blocked by MICRO_BLOCK_PLUGINS")
         try:
-            manager = stevedore.DriverManager(DRIVER_GROUPS[kind], name, invoke_on_load=False)
+            manager: stevedore.DriverManager[Any] = stevedore.DriverManager(DRIVER_GROUPS[kind], name, invoke_on_load=False)
         except stevedore.exception.NoMatches:
             raise DriverNotFound(kind, name) from None
         except stevedore.exception.MultipleMatches as exc:
@@ -182,26 +182,28 @@ class Plugins:
         return answer
 
     def registry(self, name: str, options: Options) -> Registry:
-        return self._driver("registry", name, self._pm.hook.micro_registry(name=name, options=options))
+        answer: Registry | None = self._pm.hook.micro_registry(name=name, options=options)
+        return self._driver("registry", name, answer)
 
     def selector(self, name: str, registry: Registry, options: Options) -> Selector:
-        answer = self._pm.hook.micro_selector(name=name, registry=registry, options=options)
+        answer: Selector | None = self._pm.hook.micro_selector(name=name, registry=registry, options=options)
         return self._driver("selector", name, answer)
 
     def transport(self, name: str, options: Options) -> Transport:
-        return self._driver("transport", name, self._pm.hook.micro_transport(name=name, options=options))
+        answer: Transport | None = self._pm.hook.micro_transport(name=name, options=options)
+        return self._driver("transport", name, answer)
 
     def codec(self, content_type: str, options: Options) -> Codec:
         """The codec for ``content_type``; built once and reused for every message."""
         content_type = content_type.split(";", 1)[0].strip().lower()
         codec = self._codecs.get(content_type)
         if codec is None:
-            answer = self._pm.hook.micro_codec(content_type=content_type, options=options)
+            answer: Codec | None = self._pm.hook.micro_codec(content_type=content_type, options=options)
             codec = self._codecs[content_type] = self._driver("codec", content_type, answer)
         return codec
 
     def broker(self, name: str, registry: Registry, options: Options) -> Broker:
-        answer = self._pm.hook.micro_broker(name=name, registry=registry, options=options)
+        answer: Broker | None = self._pm.hook.micro_broker(name=name, registry=registry, options=options)
         return self._driver("broker", name, answer)
 
     # --- options, middleware, lifecycle ----------------------------------------------------
@@ -214,7 +216,9 @@ class Plugins:
         return wrapped
 
     def wrap_handler(self, service: str, endpoint: str, handler: HandlerFunc) -> HandlerFunc:
-        wrapped: HandlerFunc = self._pm.hook.micro_wrap_handler(service=service, endpoint=endpoint, handler=handler)
+        wrapped: HandlerFunc = self._pm.hook.micro_wrap_handler(
+            service=service, endpoint=endpoint, handler=handler
+        )
         return wrapped
 
     def wrap_subscriber(self, topic: str, handler: EventHandler) -> EventHandler:
@@ -276,20 +280,25 @@ class _DriverFallback:
 
     @hookspecs.hookimpl(trylast=True)
     def micro_registry(self, name: str, options: Options) -> Registry:
-        return self._plugins.load_driver("registry", name).from_options(options)  # type: ignore[no-any-return]
+        driver: type[Registry] = self._plugins.load_driver("registry", name)
+        return driver.from_options(options)
 
     @hookspecs.hookimpl(trylast=True)
     def micro_selector(self, name: str, registry: Registry, options: Options) -> Selector:
-        return self._plugins.load_driver("selector", name).from_options(registry, options)  # type: ignore[no-any-return]
+        driver: type[Selector] = self._plugins.load_driver("selector", name)
+        return driver.from_options(registry, options)
 
     @hookspecs.hookimpl(trylast=True)
     def micro_transport(self, name: str, options: Options) -> Transport:
-        return self._plugins.load_driver("transport", name).from_options(options)  # type: ignore[no-any-return]
+        driver: type[Transport] = self._plugins.load_driver("transport", name)
+        return driver.from_options(options)
 
     @hookspecs.hookimpl(trylast=True)
     def micro_codec(self, content_type: str, options: Options) -> Codec:
-        return self._plugins.load_driver("codec", content_type).from_options(options)  # type: ignore[no-any-return]
+        driver: type[Codec] = self._plugins.load_driver("codec", content_type)
+        return driver.from_options(options)
 
     @hookspecs.hookimpl(trylast=True)
     def micro_broker(self, name: str, registry: Registry, options: Options) -> Broker:
-        return self._plugins.load_driver("broker", name).from_options(registry, options)  # type: ignore[no-any-return]
+        driver: type[Broker] = self._plugins.load_driver("broker", name)
+        return driver.from_options(registry, options)

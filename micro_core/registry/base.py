@@ -24,7 +24,7 @@ class RegistryUnavailable(ConnectionError):
     """The registry backend cannot be reached; the message names the address tried."""
 
 
-class EventType(str, enum.Enum):
+class EventType(enum.StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"

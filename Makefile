@@ -1,0 +1,38 @@
+# One place for every developer command; README.md and CONTRIBUTING.md explain them.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The kernel first, then every plugin and component distribution in the monorepo.
+DISTS  := . $(sort $(dir $(wildcard plugins/*/setup.cfg components/*/setup.cfg)))
+
+.PHONY: install run servers test lint check bench bench-quick clean
+
+$(VENV)/.installed: requirements-dev.txt setup.cfg $(wildcard plugins/*/setup.cfg components/*/setup.cfg)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt $(addprefix -e ,$(DISTS))
+	touch $@
+
+install: $(VENV)/.installed  ## virtualenv with every distribution installed editable
+
+run: install  ## the main job: the greeter tour on the embedded defaults, no server needed
+	$(BIN)/python examples/greeter/demo.py
+
+servers:  ## install the real servers the tests run against (Consul, RabbitMQ, Kafka...)
+	@for script in scripts/servers/*.sh; do [ -f "$$script" ] && bash "$$script" install || exit 1; done
+
+lint: install  ## style and types
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install servers lint  ## everything CI runs: lint, types, and the whole test suite on real servers
+	$(BIN)/python -m pytest
+
+bench: install servers  ## the full benchmark run (under 10 minutes), writes benchmarks/RESULTS.md
+	$(BIN)/python -m benchmarks
+
+bench-quick: install servers  ## the one-minute benchmark run CI reports
+	$(BIN)/python -m benchmarks --quick
+
+clean:
+	rm -rf $(VENV) build *.egg-info

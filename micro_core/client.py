@@ -1,0 +1,326 @@
+"""The RPC client: call, stream and publish by service name.
+
+One call's way through it: encode the request → the call chain (plugins'
+``micro_wrap_call`` around :meth:`Client._send`) → the selector picks a node from its
+cache → a pooled, multiplexed transport connection → the reply, or the remote error
+re-raised as the same typed exception. A connection failure or a retriable error
+(502/503/504) marks the node and tries another one, with backoff, within the call's
+deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from micro_core import context, errors, headers
+from micro_core.registry import Node
+from micro_core.transport import Connection, EndOfStream, Message, Stream, Transport
+
+if TYPE_CHECKING:
+    from micro_core.broker import Broker
+    from micro_core.codec import Codec
+    from micro_core.options import Options
+    from micro_core.plugins import Plugins
+    from micro_core.selector import Filter, Selector
+
+T = TypeVar("T")
+
+_BACKOFF = 0.02  # seconds before the first retry; doubles per attempt, never past the deadline
+
+
+@dataclass(slots=True)
+class Call:
+    """One outgoing call as call wrappers see it; the message is already encoded."""
+
+    service: str
+    endpoint: str
+    message: Message
+    timeout: float
+    retries: int
+    address: str | None = None
+    filters: Sequence[Filter] = field(default_factory=tuple)
+
+
+class Pool:
+    """One multiplexed connection per address, re-dialled when it breaks."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self._connections: dict[str, Connection] = {}
+        self._dialling: dict[str, asyncio.Future[Connection]] = {}
+
+    async def get(self, address: str, timeout: float) -> Connection:
+        connection = self._connections.get(address)
+        if connection is not None and not connection.closed:
+            return connection
+        pending = self._dialling.get(address)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Connection] = asyncio.get_running_loop().create_future()
+        self._dialling[address] = future
+        try:
+            connection = await self.transport.dial(address, timeout)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # consumed here; waiters get it through shield
+            raise
+        finally:
+            del self._dialling[address]
+        self._connections[address] = connection
+        future.set_result(connection)
+        return connection
+
+    async def close(self) -> None:
+        connections, self._connections = list(self._connections.values()), {}
+        for connection in connections:
+            await connection.close()
+
+
+class Client:
+    """Calls services by name; one instance is shared by everything in a process."""
+
+    def __init__(
+        self,
+        *,
+        selector: Selector,
+        transport: Transport,
+        plugins: Plugins,
+        options: Options,
+        broker: Broker | None = None,
+    ) -> None:
+        self.selector = selector
+        self.transport = transport
+        self.broker = broker
+        self.plugins = plugins
+        self.options = options
+        self.pool = Pool(transport)
+        self.timeout: float = options["client_request_timeout"]
+        self.retries: int = options["client_retries"]
+        self.content_type: str = options["content_type"]
+        self._call = plugins.wrap_call(self._send)
+
+    def codec(self, content_type: str | None = None) -> Codec:
+        return self.plugins.codec(content_type or self.content_type, self.options)
+
+    def _header(
+        self, service: str, endpoint: str, codec: Codec, metadata: Mapping[str, str] | None
+    ) -> dict[str, str]:
+        header = {**context.metadata(), **metadata} if metadata else dict(context.metadata())
+        header[headers.SERVICE] = service
+        header[headers.ENDPOINT] = endpoint
+        header[headers.METHOD] = endpoint
+        header[headers.CONTENT_TYPE] = codec.content_type
+        return header
+
+    def _timeout(self, timeout: float | None) -> float:
+        limit = self.timeout if timeout is None else timeout
+        left = context.remaining(limit)
+        return limit if left is None else left
+
+    async def call(
+        self,
+        service: str,
+        endpoint: str,
+        request: Any = None,
+        *,
+        response_type: type[T] | Any = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        address: str | None = None,
+        filters: Sequence[Filter] = (),
+        content_type: str | None = None,
+    ) -> T | Any:
+        """Call ``endpoint`` of ``service`` and return the decoded reply.
+
+        :param response_type: decode the reply into this type (a dataclass, Struct, …).
+        :param timeout: seconds for the whole call, retries included (default
+            ``client_request_timeout``; never beyond the deadline of the call being served).
+        :param address: skip discovery and call this "host:port".
+        :param filters: selector filters, e.g. ``by_version("2.0")``.
+        :raises MicroError: the remote error, typed (``NotFound``, ``Timeout``, …).
+        """
+        codec = self.codec(content_type)
+        message = Message(self._header(service, endpoint, codec, metadata), codec.encode(request))
+        call = Call(
+            service,
+            endpoint,
+            message,
+            self._timeout(timeout),
+            self.retries if retries is None else retries,
+            address,
+            filters,
+        )
+        reply = await self._call(call)
+        return codec.decode(reply.body, response_type)
+
+    async def _send(self, call: Call) -> Message:
+        """The innermost call layer: pick a node, send, retry elsewhere on retriable failures."""
+        deadline = time.monotonic() + call.timeout
+        tried: list[str] = []
+        attempt = 0
+        while True:
+            node = await self._node(call, tried)
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                connection = await self.pool.get(node.address, left)
+                call.message.header[headers.TIMEOUT] = str(int(left * 1e9))
+                reply = await connection.call(call.message, left)
+                failure: BaseException | None = _remote_error(reply)
+            except TimeoutError:
+                self.selector.mark(call.service, node, None)
+                raise errors.Timeout(
+                    f"{call.service} {call.endpoint} did not answer within {call.timeout:.3g}s",
+                    id="micro.client",
+                ) from None
+            except (ConnectionError, OSError) as exc:
+                failure = exc
+            if failure is None:
+                self.selector.mark(call.service, node, None)
+                return reply
+            if not errors.is_retriable(failure):
+                raise failure
+            self.selector.mark(call.service, node, failure)
+            tried.append(node.id)
+            attempt += 1
+            pause = _BACKOFF * 2 ** (attempt - 1)
+            if attempt > call.retries or time.monotonic() + pause >= deadline:
+                raise _unavailable(call, failure)
+            await asyncio.sleep(pause)
+
+    async def _node(self, call: Call, tried: list[str]) -> Node:
+        if call.address:
+            return Node(id=call.address, address=call.address)
+        try:
+            return await self.selector.select(call.service, filters=call.filters, exclude=tried)
+        except errors.ServiceUnavailable:
+            if not tried:
+                raise
+            # Every node was tried once: go round again rather than give up early.
+            return await self.selector.select(call.service, filters=call.filters)
+
+    def stream(
+        self,
+        service: str,
+        endpoint: str,
+        request: Any = None,
+        *,
+        response_type: Any = None,
+        metadata: Mapping[str, str] | None = None,
+        address: str | None = None,
+        filters: Sequence[Filter] = (),
+        content_type: str | None = None,
+    ) -> ClientStream:
+        """Open a stream: ``request`` (if any) is its first message. Use ``async with``."""
+        codec = self.codec(content_type)
+        opening = Message(
+            self._header(service, endpoint, codec, metadata),
+            b"" if request is None else codec.encode(request),
+        )
+        opening.header[headers.STREAM] = uuid.uuid4().hex
+        call = Call(service, endpoint, opening, self.timeout, self.retries, address, filters)
+        return ClientStream(self, call, codec, response_type)
+
+    async def _open_stream(self, call: Call) -> Stream:
+        node = await self._node(call, [])
+        connection = await self.pool.get(node.address, call.timeout)
+        try:
+            return await connection.stream(call.message)
+        except (ConnectionError, OSError) as exc:
+            self.selector.mark(call.service, node, exc)
+            raise _unavailable(call, exc) from exc
+
+    async def publish(
+        self,
+        topic: str,
+        message: Any,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """Publish ``message`` to ``topic`` on the broker; returns once the broker took it."""
+        if self.broker is None:
+            raise RuntimeError("this client has no broker")
+        codec = self.codec(content_type)
+        header = {**context.metadata(), **(metadata or {})}
+        header[headers.TOPIC] = topic
+        header[headers.ID] = uuid.uuid4().hex
+        header[headers.CONTENT_TYPE] = codec.content_type
+        await self.broker.publish(topic, Message(header, codec.encode(message)))
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+class ClientStream:
+    """A stream as the caller sees it: ``send``/``recv`` values, or ``async for`` the replies."""
+
+    def __init__(self, client: Client, call: Call, codec: Codec, response_type: Any) -> None:
+        self._client = client
+        self._call = call
+        self._codec = codec
+        self._response_type = response_type
+        self._stream: Stream | None = None
+
+    async def __aenter__(self) -> ClientStream:
+        self._stream = await self._client._open_stream(self._call)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _open(self) -> Stream:
+        if self._stream is None:
+            raise RuntimeError("use the stream inside 'async with client.stream(...)'")
+        return self._stream
+
+    async def send(self, value: Any) -> None:
+        header = {headers.STREAM: self._call.message.header[headers.STREAM]}
+        await self._open().send(Message(header, self._codec.encode(value)))
+
+    async def close_send(self) -> None:
+        await self._open().close_send()
+
+    async def recv(self) -> Any:
+        """The next reply; ``StopAsyncIteration`` at the end, the typed error if the server failed."""
+        try:
+            message = await self._open().recv()
+        except EndOfStream:
+            raise StopAsyncIteration from None
+        error = _remote_error(message)
+        if error is not None:
+            raise error
+        return self._codec.decode(message.body, self._response_type)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self.recv()
+
+    async def close(self) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+
+
+def _remote_error(reply: Message) -> errors.MicroError | None:
+    text = reply.header.get(headers.ERROR)
+    if not text or text == headers.END_OF_STREAM:
+        return None
+    return errors.parse(text)
+
+
+def _unavailable(call: Call, cause: BaseException) -> errors.MicroError:
+    if isinstance(cause, errors.MicroError):
+        return cause
+    return errors.ServiceUnavailable(f"{call.service}: no node answered ({cause})", id="micro.client")
+
+
+__all__ = ["Call", "Client", "ClientStream", "Pool"]
