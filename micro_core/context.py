@@ -52,4 +52,4 @@ def with_metadata(**pairs: str) -> Iterator[None]:
         _metadata.reset(token)
 
 
-__all__ = ["deadline", "metadata", "remaining", "with_metadata"]
+__all__ = ["deadline", "enter", "metadata", "remaining", "with_metadata"]

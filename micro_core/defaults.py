@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from micro_core.broker.base import DEFAULT_MAX_REDELIVERIES
 from micro_core.hookspecs import hookimpl
 from micro_core.registry.base import DEFAULT_TTL
 from micro_core.transport.base import DEFAULT_MAX_MESSAGE_SIZE
@@ -27,6 +28,12 @@ def micro_add_options(options: Options) -> None:
     )
     options.add(
         "broker_address", "", "broker address (host:port to listen on for http; server URL for others)"
+    )
+    options.add(
+        "broker_max_redeliveries",
+        DEFAULT_MAX_REDELIVERIES,
+        "deliveries of a failed message before it goes to the <topic>.dlq dead-letter topic",
+        int,
     )
     options.add("transport", "http", "transport driver: http (default, fastest), grpc, or memory")
     options.add("selector", "random", "node selection strategy: random or roundrobin")

@@ -20,6 +20,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
@@ -166,7 +167,9 @@ class Plugins:
         if f"{kind}-{name}" in self.blocked:
             raise DriverNotFound(kind, name, f"{kind} {name!r} is blocked by MICRO_BLOCK_PLUGINS")
         try:
-            manager: stevedore.DriverManager[Any] = stevedore.DriverManager(DRIVER_GROUPS[kind], name, invoke_on_load=False)
+            manager: stevedore.DriverManager[Any] = stevedore.DriverManager(
+                DRIVER_GROUPS[kind], name, invoke_on_load=False
+            )
         except stevedore.exception.NoMatches:
             raise DriverNotFound(kind, name) from None
         except stevedore.exception.MultipleMatches as exc:
@@ -238,35 +241,34 @@ class Plugins:
             await await_me_maybe(result)
 
     async def after_stop(self, service: Service) -> None:
-        for result in self._pm.hook.micro_after_stop(service=service):
+        """Every implementation runs even if another fails: the stop must complete."""
+        for impl in self._pm.hook.micro_after_stop.get_hookimpls():
             try:
-                await await_me_maybe(result)
+                await await_me_maybe(impl.function(service=service))
             except Exception:
-                log.exception("micro_after_stop hook failed")
+                log.exception("micro_after_stop of %s failed", impl.plugin_name)
 
     # --- inventory ---------------------------------------------------------------------------
 
     def inventory(self) -> list[PluginInfo]:
-        """Every installed plugin, driver and component; a broken one is listed with its error."""
+        """Every installed plugin, driver and component, each imported to prove it loads;
+        a broken one is listed with its error instead of raising."""
         rows: list[PluginInfo] = []
         for group in (PLUGINS_GROUP, *DRIVER_GROUPS.values(), COMPONENTS_GROUP):
-            errors: dict[str, str] = {}
-
-            def record(_m: Any, ep: Any, err: BaseException, errors: dict[str, str] = errors) -> None:
-                errors[ep.name] = f"{type(err).__name__}: {err}"
-
-            stevedore.ExtensionManager(group, invoke_on_load=False, on_load_failure_callback=record)
-            from importlib.metadata import entry_points
-
-            for ep in entry_points(group=group):
-                dist = ep.dist
+            for entry_point in entry_points(group=group):
+                try:
+                    entry_point.load()
+                    error = ""
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                dist = entry_point.dist
                 rows.append(
                     PluginInfo(
                         group=group,
-                        name=ep.name,
+                        name=entry_point.name,
                         distribution=dist.name if dist else "",
                         version=dist.version if dist else "",
-                        error=errors.get(ep.name, ""),
+                        error=error,
                     )
                 )
         return rows

@@ -20,12 +20,9 @@ PUBLIC = [
 
 def ours(value: object) -> bool:
     """Defined in micro_core (not imported from the standard library or a dependency)."""
-    owner = (
-        getattr(value, "__module__", None)
-        if inspect.isclass(value) or callable(value)
-        else type(value).__module__
-    )
-    return (owner or "").startswith("micro_core") or type(value).__module__ == "builtins"
+    if inspect.isclass(value) or callable(value):
+        return (getattr(value, "__module__", None) or "").startswith("micro_core")
+    return type(value).__module__ == "builtins" or type(value).__module__.startswith("micro_core")
 
 
 @pytest.mark.parametrize("name", PUBLIC)

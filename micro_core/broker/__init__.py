@@ -1,5 +1,31 @@
 """Brokers: asynchronous publish/subscribe with queue groups and explicit or automatic acks."""
 
-from micro_core.broker.base import Broker, BrokerError, Event, EventHandler, Subscription, deliver
+from micro_core.broker.base import (
+    DEAD_LETTER_REASON,
+    DEAD_LETTER_SUFFIX,
+    DEFAULT_MAX_REDELIVERIES,
+    Broker,
+    BrokerError,
+    Event,
+    EventHandler,
+    Subscription,
+    attempt,
+    check_message,
+    dead_letter,
+    deliver,
+)
 
-__all__ = ["Broker", "BrokerError", "Event", "EventHandler", "Subscription", "deliver"]
+__all__ = [
+    "DEAD_LETTER_REASON",
+    "DEAD_LETTER_SUFFIX",
+    "DEFAULT_MAX_REDELIVERIES",
+    "Broker",
+    "BrokerError",
+    "Event",
+    "EventHandler",
+    "Subscription",
+    "attempt",
+    "check_message",
+    "dead_letter",
+    "deliver",
+]

@@ -10,12 +10,22 @@ that raises, or returns without acking, leaves it to be delivered again.
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from micro_core.options import Options
 from micro_core.registry.base import Registry
 from micro_core.transport.base import Message
+
+log = logging.getLogger(__name__)
+
+#: Times a message is delivered again after its first delivery failed, unless the driver is told otherwise.
+DEFAULT_MAX_REDELIVERIES = 3
+#: A message that exhausted its redeliveries goes to ``<topic>`` + this suffix.
+DEAD_LETTER_SUFFIX = ".dlq"
+#: Header added to a dead-lettered message: why and where delivery failed.
+DEAD_LETTER_REASON = "Micro-Dead-Letter-Reason"
 
 
 class BrokerError(ConnectionError):
@@ -78,11 +88,59 @@ async def deliver(event: Event, handler: EventHandler, auto_ack: bool) -> bool:
     return event.outcome is True
 
 
+async def attempt(event: Event, handler: EventHandler, auto_ack: bool) -> str | None:
+    """Deliver ``event`` once through :func:`deliver`; None when acked, else why it was not."""
+    raised: list[str] = []
+
+    async def run(event: Event) -> None:
+        try:
+            await handler(event)
+        except Exception as exc:
+            log.warning(
+                "topic %s: handler failed; the message will be delivered again", event.topic, exc_info=True
+            )
+            raised.append(f"handler raised {type(exc).__name__}: {exc}")
+            raise
+
+    if await deliver(event, run, auto_ack):
+        return None
+    return raised[0] if raised else "handler returned without acknowledging"
+
+
+def check_message(topic: str, message: Message) -> None:
+    """Refuse what no backend can carry: an empty topic, non-text or multi-line headers."""
+    if not isinstance(topic, str) or not topic.strip() or topic != topic.strip():
+        raise ValueError(f"topic must be a non-empty string without surrounding spaces, not {topic!r}")
+    for name, value in message.header.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"header {name!r}: names and values must be str, not {type(value).__name__}")
+        if "\n" in name + value or "\r" in name + value:
+            raise ValueError(f"header {name!r}: names and values must not contain line breaks")
+
+
+def dead_letter(topic: str, message: Message, reason: str) -> tuple[str, Message] | None:
+    """Where to park a message nobody could handle, and the message to park; logs why.
+
+    Redelivery is bounded so a poison message cannot loop forever; it goes where an
+    operator can look at it instead of being dropped. A message that fails on a
+    dead-letter topic itself is logged as an error and not forwarded again (None).
+    """
+    if topic.endswith(DEAD_LETTER_SUFFIX):
+        log.error("dead-letter topic %s: dropping a message nobody could handle (%s)", topic, reason)
+        return None
+    where = topic + DEAD_LETTER_SUFFIX
+    log.warning("topic %s: giving up on a message (%s); it goes to %s", topic, reason, where)
+    return where, Message({**message.header, DEAD_LETTER_REASON: reason}, message.body)
+
+
 class Broker(abc.ABC):
     """Asynchronous messaging: ``publish`` to a topic, ``subscribe`` a handler to it."""
 
     #: The driver's name, as selected with ``--broker`` / ``MICRO_BROKER``.
     name: ClassVar[str]
+
+    #: Redeliveries after the first failed delivery, before the message is dead-lettered.
+    max_redeliveries: int = DEFAULT_MAX_REDELIVERIES
 
     def __init__(self, address: str = "") -> None:
         self.address = address
@@ -90,7 +148,9 @@ class Broker(abc.ABC):
     @classmethod
     def from_options(cls, registry: Registry, options: Options) -> Broker:
         """Build the driver from settings; ``registry`` serves brokers that find peers through it."""
-        return cls(options["broker_address"])
+        broker = cls(options["broker_address"])
+        broker.max_redeliveries = options["broker_max_redeliveries"]
+        return broker
 
     async def connect(self) -> None:
         """Open connections; raise :class:`BrokerError` naming the address if it fails."""

@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -63,15 +64,11 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            self.argv,
-            env=self.env,
-            cwd=self.cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        if self.log_path:
+            with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+                self.process = self._spawn(log)
+        else:
+            self.process = self._spawn(subprocess.DEVNULL)
 
         def ready() -> bool:
             if self.process is not None and self.process.poll() is not None:
@@ -86,6 +83,16 @@ class ServerProcess:
             self.stop()
             raise
         return self
+
+    def _spawn(self, output: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            self.argv,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def _log_tail(self) -> str:
         if self.log_path and self.log_path.exists():

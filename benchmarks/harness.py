@@ -1,0 +1,138 @@
+"""Measuring: run a bounded number of calls at a fixed concurrency, record throughput and latency."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS = Path(__file__).resolve().parent / "peers"
+
+Call = Callable[[], Awaitable[object]]
+
+
+@dataclass
+class Result:
+    """One measured case."""
+
+    group: str
+    name: str
+    calls: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    params: dict[str, object] = field(default_factory=dict)
+    #: Throughput (or, for start-up and memory, cost) as a ratio to each named baseline of the same run.
+    ratios: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+    def row(self) -> dict[str, object]:
+        return {**asdict(self), "rate": round(self.rate, 1)}
+
+
+def percentiles(latencies: Sequence[float]) -> tuple[float, float]:
+    ordered = sorted(latencies)
+    if not ordered:
+        return 0.0, 0.0
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return statistics.median(ordered) * 1000, p99 * 1000
+
+
+async def drive(
+    call: Call, concurrency: int, calls: int, max_seconds: float
+) -> tuple[int, float, list[float]]:
+    """``calls`` calls spread over ``concurrency`` workers, stopping early after ``max_seconds``."""
+    for _ in range(min(200, calls)):
+        await call()  # warm up connections, caches and code paths
+    latencies: list[float] = []
+    remaining = calls
+    stop_at = time.perf_counter() + max_seconds
+
+    async def worker() -> None:
+        nonlocal remaining
+        clock = time.perf_counter
+        while remaining > 0 and clock() < stop_at:
+            remaining -= 1
+            began = clock()
+            await call()
+            latencies.append(clock() - began)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(latencies), time.perf_counter() - began, latencies
+
+
+def measure(
+    group: str, name: str, done: int, seconds: float, latencies: list[float], **params: object
+) -> Result:
+    p50, p99 = percentiles(latencies)
+    return Result(group, name, done, seconds, p50, p99, dict(params))
+
+
+class Peer:
+    """A benchmark server in its own process, ready once it prints a line containing ``ready``
+    (or, for micro services, ``serving on``)."""
+
+    def __init__(self, argv: Sequence[str], env: dict[str, str] | None = None, python: str = sys.executable):
+        self.argv = [python, *argv]
+        self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Peer:
+        self.process = subprocess.Popen(
+            self.argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+        )
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + 60
+        for line in self.process.stdout:
+            if "ready" in line or "serving on" in line:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.argv} not ready")
+        else:
+            raise RuntimeError(f"{self.argv} exited: {self.process.wait()}")
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def machine() -> dict[str, object]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu or platform.processor(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }

@@ -1,0 +1,1 @@
+"""Servers the benchmarks run as separate processes, one per implementation compared."""

@@ -1,0 +1,265 @@
+"""The default registry: a directory of small JSON files, shared by the processes of one machine.
+
+Nothing to install and nothing to run: each node is one file,
+``<dir>/<service>/<node id>.json``, holding the service with just that node and the
+absolute time it ``expires``. Files are replaced atomically, so a reader sees an old
+or a new registration, never half of one; a node whose process died (even by SIGKILL)
+stops being renewed and is dropped by the first reader after its expiry.
+
+Reading is a handful of ``stat`` calls plus a read of each file that changed since
+this instance last looked, so the poll that feeds watchers stays cheap; the selector
+caches what it learns, so no call pays for any of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import msgspec
+
+from micro_core.registry.base import (
+    DEFAULT_TTL,
+    Event,
+    EventType,
+    Registry,
+    RegistryUnavailable,
+    ServiceNotFound,
+    Watcher,
+)
+from micro_core.registry.memory import Watchers, list_versions, split_nodes
+from micro_core.registry.model import Service, merge_services
+
+log = logging.getLogger(__name__)
+
+_SUFFIX = ".json"
+_TEMP_PREFIX = ".tmp-"
+
+
+class _Record(msgspec.Struct):
+    """The content of one file: a service with exactly one node, and its wall-clock expiry."""
+
+    service: Service
+    expires: float
+
+
+#: What identifies one version of a file without reading it; ``os.replace`` gives a new inode.
+_FileKey = tuple[int, int, int]
+
+
+def default_directory() -> Path:
+    """Where registrations live when no address is given: private to the user, cleared on reboot."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / "micro" / "registry"
+    return Path(tempfile.gettempdir()) / f"micro-{os.getuid()}" / "registry"
+
+
+def filename(name: str) -> str:
+    """``name`` as one path component: percent-encoded, never hidden, never ``.`` or ``..``."""
+    safe = quote(name, safe="")
+    return "%2E" + safe[1:] if safe.startswith(".") else safe
+
+
+class LocalRegistry(Registry):
+    """Service discovery through a directory that every process of the user can read and write."""
+
+    name = "local"
+
+    def __init__(self, address: str = "", *, poll_interval: float = 0.2) -> None:
+        self.directory = Path(address) if address else default_directory()
+        super().__init__(str(self.directory))
+        self._connected = False
+        self._files: dict[Path, tuple[_FileKey, _Record | None]] = {}
+        self._seen: dict[Path, Service] = {}
+        self._watchers = Watchers(self._poll, poll_interval)
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self._make_directory()
+
+    def _make_directory(self) -> None:
+        if self._connected:
+            return
+        try:
+            self.directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.directory.mkdir(mode=0o700, exist_ok=True)
+            owner = self.directory.stat().st_uid
+        except OSError as exc:
+            raise RegistryUnavailable(f"local registry directory {self.address}: {exc}") from exc
+        if owner != os.getuid():
+            raise RegistryUnavailable(
+                f"local registry directory {self.address} belongs to uid {owner}, not to this user"
+            )
+        self._connected = True
+
+    async def close(self) -> None:
+        await self._watchers.close()
+
+    # --- writing -------------------------------------------------------------------------
+
+    def _path(self, service: str, node_id: str) -> Path:
+        return self.directory / filename(service) / (filename(node_id) + _SUFFIX)
+
+    async def register(self, service: Service, ttl: float = DEFAULT_TTL) -> None:
+        entries = split_nodes(service, ttl)
+        self._make_directory()
+        expires = time.time() + ttl
+        for entry in entries:
+            path = self._path(entry.name, entry.nodes[0].id)
+            try:
+                self._write(path, msgspec.json.encode(_Record(entry, expires)))
+            except OSError as exc:
+                raise RegistryUnavailable(f"cannot write {path}: {exc}") from exc
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        """Replace ``path`` atomically; retried because a reader may remove an emptied directory."""
+        for attempt in range(3):
+            try:
+                path.parent.mkdir(mode=0o700, exist_ok=True)
+                fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+                continue
+            try:
+                with os.fdopen(fd, "wb") as file:
+                    file.write(data)
+                os.replace(temp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
+            return
+
+    async def deregister(self, service: Service) -> None:
+        for node in service.nodes:
+            self._remove(self._path(service.name, node.id))
+
+    def _remove(self, path: Path, key: _FileKey | None = None) -> None:
+        """Unlink ``path`` (only if it is still the version ``key``) and its directory once empty."""
+        with contextlib.suppress(FileNotFoundError):
+            if key is None or _key(path.stat()) == key:
+                path.unlink()
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def get_service(self, name: str) -> list[Service]:
+        entries = list(self._scan([self.directory / filename(name)]).values()) if name else []
+        if not entries:
+            raise ServiceNotFound(f"service {name!r} is not registered", id="micro.registry")
+        return merge_services(entries)
+
+    async def list_services(self) -> list[Service]:
+        return list_versions(list(self._scan(self._service_dirs()).values()))
+
+    def _service_dirs(self) -> list[Path]:
+        try:
+            return sorted(Path(e.path) for e in os.scandir(self.directory) if e.is_dir())
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise RegistryUnavailable(f"cannot list {self.address}: {exc}") from exc
+
+    def _scan(self, service_dirs: list[Path], visited: set[Path] | None = None) -> dict[Path, Service]:
+        """The live entries under ``service_dirs`` by file; expired files are removed on the way.
+
+        ``visited`` collects every entry file seen, live or not.
+        """
+        now = time.time()
+        live: dict[Path, Service] = {}
+        for directory in service_dirs:
+            try:
+                files = sorted((e for e in os.scandir(directory) if _is_entry(e.name)), key=lambda e: e.name)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                raise RegistryUnavailable(f"cannot list {directory}: {exc}") from exc
+            for file in files:
+                path = Path(file.path)
+                try:
+                    key = _key(file.stat())
+                except FileNotFoundError:
+                    continue
+                if visited is not None:
+                    visited.add(path)
+                record = self._read(path, key)
+                if record is None:
+                    continue
+                if record.expires <= now:
+                    self._remove(path, key)
+                    self._files.pop(path, None)
+                    continue
+                live[path] = record.service
+        return live
+
+    def _read(self, path: Path, key: _FileKey) -> _Record | None:
+        """The record in ``path``, read only if the file changed; a bad file is reported once."""
+        cached = self._files.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        record: _Record | None = None
+        try:
+            record = msgspec.json.decode(path.read_bytes(), type=_Record)
+        except FileNotFoundError:
+            return None
+        except (OSError, msgspec.DecodeError) as exc:
+            log.warning("local registry: skipping unreadable file %s: %s", path, exc)
+        else:
+            problem = _foreign(path, record)
+            if problem:
+                log.warning("local registry: skipping foreign file %s: %s", path, problem)
+                record = None
+        self._files[path] = (key, record)
+        return record
+
+    # --- watching ------------------------------------------------------------------------
+
+    def watch(self, service: str | None = None) -> Watcher:
+        if not self._watchers.active:
+            self._seen = self._scan(self._service_dirs())  # events are from now on
+        return self._watchers.open(service)
+
+    def _poll(self) -> None:
+        """Compare the directory with the last look and emit a create, update or delete per node."""
+        visited: set[Path] = set()
+        current = self._scan(self._service_dirs(), visited)
+        for path, entry in current.items():
+            before = self._seen.get(path)
+            if before is None:
+                self._watchers.emit(Event(EventType.CREATE, entry))
+            elif before != entry:
+                self._watchers.emit(Event(EventType.UPDATE, entry))
+        for path in self._seen.keys() - current.keys():
+            self._watchers.emit(Event(EventType.DELETE, self._seen[path]))
+        self._files = {path: self._files[path] for path in visited & self._files.keys()}
+        self._seen = current
+
+
+def _key(stat: os.stat_result) -> _FileKey:
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def _is_entry(name: str) -> bool:
+    return name.endswith(_SUFFIX) and not name.startswith(".")
+
+
+def _foreign(path: Path, record: _Record) -> str:
+    """Why ``record`` does not belong at ``path`` (empty when it does)."""
+    service = record.service
+    if len(service.nodes) != 1:
+        return f"holds {len(service.nodes)} nodes, not one"
+    if unquote(path.parent.name) != service.name:
+        return f"holds service {service.name!r}, not {unquote(path.parent.name)!r}"
+    if unquote(path.name.removesuffix(_SUFFIX)) != service.nodes[0].id:
+        return f"holds node {service.nodes[0].id!r}"
+    return ""
