@@ -54,9 +54,15 @@ class Pool:
         self._connections: dict[str, Connection] = {}
         self._dialling: dict[str, asyncio.Future[Connection]] = {}
 
-    async def get(self, address: str, timeout: float) -> Connection:
+    def cached(self, address: str) -> Connection | None:
+        """The open connection to ``address``, if there is one (no await on the hot path)."""
         connection = self._connections.get(address)
-        if connection is not None and not connection.closed:
+        return connection if connection is not None and not connection.closed else None
+
+    async def get(self, address: str, timeout: float) -> Connection:
+        """The connection to ``address``, dialled if needed; concurrent callers share one dial."""
+        connection = self.cached(address)
+        if connection is not None:
             return connection
         pending = self._dialling.get(address)
         if pending is not None:
@@ -162,15 +168,25 @@ class Client:
     async def _send(self, call: Call) -> Message:
         """The innermost call layer: pick a node, send, retry elsewhere on retriable failures."""
         deadline = time.monotonic() + call.timeout
+        fixed = Node(id=call.address, address=call.address) if call.address else None
         tried: list[str] = []
         attempt = 0
         while True:
-            node = await self._node(call, tried)
+            if fixed is not None:
+                node = fixed
+            else:
+                try:
+                    node = await self.selector.select(call.service, filters=call.filters, exclude=tried)
+                except errors.ServiceUnavailable:
+                    if not tried:
+                        raise
+                    # Every node was tried once: go round again rather than give up early.
+                    node = await self.selector.select(call.service, filters=call.filters)
             left = deadline - time.monotonic()
             try:
                 if left <= 0:
                     raise TimeoutError
-                connection = await self.pool.get(node.address, left)
+                connection = self.pool.cached(node.address) or await self.pool.get(node.address, left)
                 call.message.header[headers.TIMEOUT] = str(int(left * 1e9))
                 reply = await connection.call(call.message, left)
                 failure: BaseException | None = _remote_error(reply)
@@ -195,17 +211,6 @@ class Client:
                 raise _unavailable(call, failure)
             await asyncio.sleep(pause)
 
-    async def _node(self, call: Call, tried: list[str]) -> Node:
-        if call.address:
-            return Node(id=call.address, address=call.address)
-        try:
-            return await self.selector.select(call.service, filters=call.filters, exclude=tried)
-        except errors.ServiceUnavailable:
-            if not tried:
-                raise
-            # Every node was tried once: go round again rather than give up early.
-            return await self.selector.select(call.service, filters=call.filters)
-
     def stream(
         self,
         service: str,
@@ -229,7 +234,10 @@ class Client:
         return ClientStream(self, call, codec, response_type)
 
     async def _open_stream(self, call: Call) -> Stream:
-        node = await self._node(call, [])
+        if call.address:
+            node = Node(id=call.address, address=call.address)
+        else:
+            node = await self.selector.select(call.service, filters=call.filters)
         connection = await self.pool.get(node.address, call.timeout)
         try:
             return await connection.stream(call.message)

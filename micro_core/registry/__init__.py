@@ -17,8 +17,11 @@ from micro_core.registry.model import (
     Value,
     decode_service,
     encode_service,
+    list_versions,
     merge_services,
+    split_nodes,
 )
+from micro_core.registry.watchers import Watchers
 
 __all__ = [
     "DEFAULT_TTL",
@@ -33,7 +36,10 @@ __all__ = [
     "ServiceNotFound",
     "Value",
     "Watcher",
+    "Watchers",
     "decode_service",
     "encode_service",
+    "list_versions",
     "merge_services",
+    "split_nodes",
 ]

@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote
 
 import msgspec
 
+from micro_core.registry import Watchers, list_versions, split_nodes
 from micro_core.registry.base import (
     DEFAULT_TTL,
     Event,
@@ -32,7 +33,6 @@ from micro_core.registry.base import (
     ServiceNotFound,
     Watcher,
 )
-from micro_core.registry.memory import Watchers, list_versions, split_nodes
 from micro_core.registry.model import Service, merge_services
 
 log = logging.getLogger(__name__)

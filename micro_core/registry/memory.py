@@ -3,117 +3,33 @@
 Registries built with the same address share one store, so a test (or a process that
 hosts several services) can give each component its own instance and still see one
 world; a distinct address is a distinct world.
-
-This module also holds what the built-in drivers share: :func:`split_nodes` checks a
-registration and cuts it into one entry per node, and :class:`Watchers` feeds the
-watchers of a registry instance and runs its periodic check while any is open.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
-
-import msgspec
 
 from micro_core.registry.base import (
     DEFAULT_TTL,
     Event,
     EventType,
-    QueueWatcher,
     Registry,
     ServiceNotFound,
     Watcher,
 )
-from micro_core.registry.model import Service, decode_service, encode_service, merge_services
+from micro_core.registry.model import (
+    Service,
+    decode_service,
+    encode_service,
+    list_versions,
+    merge_services,
+    split_nodes,
+)
+from micro_core.registry.watchers import Watchers
 
 log = logging.getLogger(__name__)
-
-
-def split_nodes(service: Service, ttl: float) -> list[Service]:
-    """One copy of ``service`` per node, each holding only that node; ``ValueError`` on bad input.
-
-    A registration is stored per node so that nodes of one service renew and expire
-    independently; copies (not the caller's objects) go into the store, so a caller
-    mutating its Service afterwards changes nothing registered.
-    """
-    if not service.name:
-        raise ValueError("cannot register a service without a name")
-    if not service.nodes:
-        raise ValueError(f"cannot register service {service.name!r} without a node")
-    if not ttl > 0:
-        raise ValueError(f"ttl must be positive seconds, got {ttl!r}")
-    for node in service.nodes:
-        if not node.id:
-            raise ValueError(f"node of service {service.name!r} at {node.address!r} has no id")
-    copy = decode_service(encode_service(service))
-    return [msgspec.structs.replace(copy, nodes=[node]) for node in copy.nodes]
-
-
-def list_versions(services: list[Service]) -> list[Service]:
-    """Name and version of each distinct service, sorted: what ``list_services`` answers."""
-    keys = sorted({(service.name, service.version) for service in services})
-    return [Service(name, version) for name, version in keys]
-
-
-class _Watcher(QueueWatcher):
-    """A queue watcher that leaves its registry's set when closed."""
-
-    def __init__(self, service: str | None, on_close: Callable[[_Watcher], None]) -> None:
-        super().__init__(service)
-        self._on_close = on_close
-
-    async def close(self) -> None:
-        self._on_close(self)
-        await super().close()
-
-
-class Watchers:
-    """The open watchers of one registry instance, and a periodic ``check`` run while any is open.
-
-    The check finds what no call announces (an expired node, a file another process
-    wrote) and emits it; no task runs while nobody watches.
-    """
-
-    def __init__(self, check: Callable[[], None], interval: float) -> None:
-        self._check = check
-        self.interval = interval
-        self._open: set[_Watcher] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self._open)
-
-    def open(self, service: str | None) -> Watcher:
-        watcher = _Watcher(service, self._open.discard)
-        self._open.add(watcher)
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
-        return watcher
-
-    def emit(self, event: Event) -> None:
-        for watcher in list(self._open):
-            watcher.put(event)
-
-    async def _run(self) -> None:
-        while self._open:
-            await asyncio.sleep(self.interval)
-            try:
-                self._check()
-            except Exception:  # a failed check must not end every watch of the process
-                log.exception("registry watch check failed; retrying in %.1fs", self.interval)
-
-    async def close(self) -> None:
-        for watcher in list(self._open):
-            await watcher.close()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
 
 
 class _Store:

@@ -76,3 +76,29 @@ def merge_services(services: list[Service]) -> list[Service]:
         known = {node.id for node in into.nodes}
         into.nodes.extend(node for node in service.nodes if node.id not in known)
     return list(merged.values())
+
+
+def split_nodes(service: Service, ttl: float) -> list[Service]:
+    """One copy of ``service`` per node, each holding only that node; ``ValueError`` on bad input.
+
+    A registration is stored per node so that nodes of one service renew and expire
+    independently; copies (not the caller's objects) go into the store, so a caller
+    mutating its Service afterwards changes nothing registered.
+    """
+    if not service.name:
+        raise ValueError("cannot register a service without a name")
+    if not service.nodes:
+        raise ValueError(f"cannot register service {service.name!r} without a node")
+    if not ttl > 0:
+        raise ValueError(f"ttl must be positive seconds, got {ttl!r}")
+    for node in service.nodes:
+        if not node.id:
+            raise ValueError(f"node of service {service.name!r} at {node.address!r} has no id")
+    copy = decode_service(encode_service(service))
+    return [msgspec.structs.replace(copy, nodes=[node]) for node in copy.nodes]
+
+
+def list_versions(services: list[Service]) -> list[Service]:
+    """Name and version of each distinct service, sorted: what ``list_services`` answers."""
+    keys = sorted({(service.name, service.version) for service in services})
+    return [Service(name, version) for name, version in keys]

@@ -1,0 +1,84 @@
+"""A listening socket that hands incoming mDNS queries to the registry.
+
+zeroconf answers queries only for services in its own registry, and that registry
+accepts only DNS-SD names under ``local.``; Go Micro's names live under ``micro.``. So
+the registry listens for queries on a socket of its own (port 5353, shared with
+zeroconf's) and answers them itself; zeroconf still does the parsing and the sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+from typing import cast
+
+from zeroconf import const
+from zeroconf._protocol.incoming import DNSIncoming
+
+log = logging.getLogger(__name__)
+
+QueryHandler = Callable[[DNSIncoming, tuple[str, int]], None]
+
+_IP_MULTICAST_ALL = 49  # Linux: receive only the groups joined on this socket
+
+
+class Responder(asyncio.DatagramProtocol):
+    """Receives queries on the chosen IPv4 interfaces; ``reply`` sends a unicast answer."""
+
+    def __init__(self, on_query: QueryHandler) -> None:
+        self._on_query = on_query
+        self._transport: asyncio.DatagramTransport | None = None
+
+    @classmethod
+    async def open(cls, addresses: list[str], on_query: QueryHandler) -> Responder:
+        """Listen on port 5353 and join the mDNS group on each of ``addresses``; ``OSError`` if none."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            with contextlib.suppress(OSError):  # not Linux: other groups may reach us, harmlessly
+                sock.setsockopt(socket.IPPROTO_IP, _IP_MULTICAST_ALL, 0)
+            sock.bind(("", const._MDNS_PORT))
+            joined = [address for address in addresses if _join(sock, address)]
+            if not joined:
+                raise OSError(f"could not join the mDNS group on any of {addresses}")
+            sock.setblocking(False)
+            responder = cls(on_query)
+            await asyncio.get_running_loop().create_datagram_endpoint(lambda: responder, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        return responder
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        message = DNSIncoming(data, addr)
+        if message.valid and message.is_query():
+            try:
+                self._on_query(message, addr)
+            except Exception:  # one bad query must not stop the answers to the next
+                log.exception("mDNS: failed to answer a query from %s", addr[0])
+
+    def reply(self, packets: list[bytes], addr: tuple[str, int]) -> None:
+        if self._transport is not None:
+            for packet in packets:
+                self._transport.sendto(packet, addr)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _join(sock: socket.socket, address: str) -> bool:
+    request = socket.inet_aton(const._MDNS_ADDR) + socket.inet_aton(address)
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, request)
+    except OSError as exc:
+        log.debug("mDNS: cannot join the group on %s: %s", address, exc)
+        return False
+    return True
