@@ -8,6 +8,7 @@ import json
 import struct
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -173,14 +174,13 @@ async def bench_stream_micro(messages: int, plan: Plan) -> Result:
         client = await micro_client(env)
         async with client.client.stream("bench-echo", "Echo.Stream") as stream:
             latencies: list[float] = []
-            loop = asyncio.get_running_loop()
-            began = loop.time()
+            began = time.perf_counter()
             for _ in range(messages):
-                sent = loop.time()
+                sent = time.perf_counter()
                 await stream.send(body)
                 await stream.recv()
-                latencies.append(loop.time() - sent)
-            seconds = loop.time() - began
+                latencies.append(time.perf_counter() - sent)
+            seconds = time.perf_counter() - began
             await stream.close_send()
         await client.close()
     return measure("stream", "micro http stream", len(latencies), seconds, latencies, messages=messages)
@@ -193,13 +193,12 @@ async def bench_stream_grpc(messages: int, plan: Plan) -> Result:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             call = channel.stream_stream("/bench.Echo/Stream")()
             latencies: list[float] = []
-            loop = asyncio.get_running_loop()
-            began = loop.time()
+            began = time.perf_counter()
             for _ in range(messages):
-                sent = loop.time()
+                sent = time.perf_counter()
                 await call.write(body)
                 await call.read()
-                latencies.append(loop.time() - sent)
-            seconds = loop.time() - began
+                latencies.append(time.perf_counter() - sent)
+            seconds = time.perf_counter() - began
             await call.done_writing()
     return measure("stream", "raw grpc.aio stream", len(latencies), seconds, latencies, messages=messages)
