@@ -15,10 +15,11 @@ Operators control loading with the environment:
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -92,6 +93,26 @@ async def await_me_maybe(value: Any) -> Any:
     if inspect.isawaitable(value):
         value = await value
     return value
+
+
+def lazy_exports(package: str, homes: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports each exported name from its home module on first use.
+
+    A plugin's ``micro.plugins`` module is imported at every start-up to collect its
+    options, and importing it imports its package first; with this, the package can
+    still offer ``from micro_registry_etcd import EtcdRegistry`` without importing the
+    backend library until the driver is actually used::
+
+        __getattr__ = lazy_exports(__name__, {"EtcdRegistry": ".registry"})
+    """
+
+    def __getattr__(name: str) -> Any:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(home, package), name)
+
+    return __getattr__
 
 
 class Plugins:

@@ -1,0 +1,81 @@
+"""``micro run`` (with ``--reload``) and ``micro new``: a scaffolded service runs and answers, a
+scaffolded plugin installs and passes its own tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from micro_core.testing.processes import wait_until
+
+MICRO = str(Path(sys.executable).parent / "micro")
+
+
+def test_run_a_file_with_the_global_flags_as_settings(micro, spawn, apps, tmp_path: Path):
+    other = tmp_path / "other-registry"
+    spawn(MICRO, "--registry-address", str(other), "run", str(apps / "shop.py"), "runshop")
+    assert micro("--registry-address", str(other), "health", "runshop").code == 0
+    assert micro("describe", "runshop").code == 3  # not in the default registry of this test
+
+
+def test_new_service_scaffolds_a_project_that_passes_its_tests_and_runs(micro, spawn, tmp_path: Path):
+    result = micro("new", "service", "hello-world", "--dir", str(tmp_path))
+    assert result.code == 0, result
+    project = tmp_path / "hello-world"
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q"], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+
+    spawn(MICRO, "run", "hello_world", cwd=project)
+    reply = micro("call", "hello-world", "HelloWorld.Hello", '{"name": "Ada"}')
+    assert reply.json() == {"message": "Hello Ada"}, reply
+
+
+def test_new_refuses_to_overwrite_and_bad_names(micro, tmp_path: Path):
+    assert micro("new", "service", "x", "--dir", str(tmp_path)).code == 0
+    again = micro("new", "service", "x", "--dir", str(tmp_path))
+    assert again.code == 2 and "already exists" in again.err
+    assert micro("new", "service", "Bad Name", "--dir", str(tmp_path)).code == 2
+
+
+def test_run_reload_restarts_the_service_when_its_file_changes(micro, spawn, apps, tmp_path: Path):
+    app = tmp_path / "app" / "app.py"  # its own directory: the logs and registry in tmp_path change too
+    app.parent.mkdir()
+    app.write_text((apps / "shop.py").read_text())
+    spawn(MICRO, "run", "--reload", str(app), "reloader")
+    assert micro("call", "reloader", "Shop.Buy", '{"item": "a"}').json()["clerk"] == "nobody"
+
+    app.write_text(app.read_text().replace('"Clerk", "nobody"', '"Clerk", "reloaded"'))
+
+    def reloaded() -> bool:
+        reply = micro("call", "reloader", "Shop.Buy", '{"item": "a"}', "--timeout", "2")
+        return reply.code == 0 and reply.json()["clerk"] == "reloaded"
+
+    wait_until(reloaded, 60, "the reloaded service", interval=0.5)
+
+
+def test_new_plugin_installs_and_passes_its_own_tests(micro, tmp_path: Path):
+    assert micro("new", "plugin", "codec", "csvish", "--dir", str(tmp_path)).code == 0
+    source = tmp_path / "micro-codec-csvish"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--no-build-isolation", str(source)], check=True, timeout=300
+    )
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MICRO_")}
+        tests = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q"],
+            cwd=source,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert tests.returncode == 0, tests.stdout + tests.stderr
+        rows = {(r["kind"], r["name"]): r for r in micro("plugins").lines()}
+        assert rows[("codec", "application/x-csvish")]["distribution"] == "micro-codec-csvish"
+    finally:
+        subprocess.run([*pip, "uninstall", "-y", "micro-codec-csvish"], check=True, timeout=300)

@@ -1,0 +1,132 @@
+"""A throwaway RabbitMQ node for tests, on loopback and free ports, stopped by PID.
+
+Needs Debian's ``rabbitmq-server`` (``scripts/servers/rabbitmq.sh install``). The node
+gets its own name, data and log directories, Erlang cookie and port mapper (epmd,
+run here in the foreground rather than left behind as a daemon), so it never meets the
+system node or another test run. Its data survive :meth:`RabbitMQServer.restart`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from micro_core.testing.processes import ServerProcess, free_port, port_open
+
+if TYPE_CHECKING:
+    from micro_broker_rabbitmq.broker import RabbitMQBroker
+
+#: The ``open_broker`` fixture: connect a broker (settings as keywords), closed after the test.
+OpenBroker = Callable[..., Awaitable["RabbitMQBroker"]]
+
+_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+_CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
+
+
+def _installed() -> None:
+    if not (os.access(_SERVER, os.X_OK) and shutil.which("epmd")):
+        raise FileNotFoundError(f"no {_SERVER} or epmd: run scripts/servers/rabbitmq.sh install")
+
+
+class RabbitMQServer:
+    """One RabbitMQ node whose data, logs and cookie live in ``workdir``."""
+
+    def __init__(self, workdir: Path) -> None:
+        _installed()
+        self.workdir = workdir
+        self.port = free_port()
+        self.epmd_port = free_port()
+        self.dist_port = free_port()
+        self.node = f"rabbit-test-{self.port}@localhost"
+        (workdir / "enabled_plugins").write_text("[].\n")
+        cookie = workdir / ".erlang.cookie"
+        cookie.write_text(uuid.uuid4().hex)
+        cookie.chmod(0o400)
+        no_epmd = "-start_epmd false"
+        self.env = {
+            "HOME": str(workdir),
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "ERL_EPMD_PORT": str(self.epmd_port),
+            "RABBITMQ_MNESIA_BASE": str(workdir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(workdir / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(workdir / "enabled_plugins"),
+            "RABBITMQ_CONFIG_FILE": str(workdir / "rabbitmq"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(workdir / "advanced.config"),
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": f"{no_epmd} -kernel inet_dist_use_interface {{127,0,0,1}}",
+            "RABBITMQ_CTL_ERL_ARGS": no_epmd,
+        }
+        self._epmd = ServerProcess(
+            ["epmd", "-port", str(self.epmd_port), "-address", "127.0.0.1"],
+            port=self.epmd_port,
+            env=self.env,
+            name="epmd",
+        )
+        self._node: ServerProcess | None = None
+
+    @property
+    def address(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run ``rabbitmqctl -n NODE ARGS`` against this node."""
+        return subprocess.run(
+            [_CTL, "-n", self.node, *args],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def _booted(self) -> bool:
+        # ``await_startup`` returns at once while the node is not up, so it is polled.
+        return port_open(self.port) and self.ctl("await_startup", "--timeout", "30").returncode == 0
+
+    def start(self, timeout: float = 120) -> RabbitMQServer:
+        """Start epmd (once) and the node; returns when the node has booted."""
+        if self._epmd.process is None:
+            self._epmd.start()
+        node = ServerProcess(
+            [_SERVER], port=self.port, ready=self._booted, env=self.env, cwd=self.workdir, name=self.node
+        )
+        try:
+            self._node = node.start(timeout)
+        except (RuntimeError, TimeoutError) as exc:
+            log = self.workdir / "log" / f"{self.node}.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+            raise RuntimeError(f"{exc}; the end of {log}:\n{tail}") from exc
+        return self
+
+    def stop_node(self) -> None:
+        """Stop the node (SIGTERM, as a service manager does); epmd and the data stay."""
+        if self._node is not None:
+            self._node.signal(signal.SIGCONT)  # a paused node would not act on SIGTERM
+            self._node.stop(60)
+            self._node = None
+
+    def restart(self) -> None:
+        self.stop_node()
+        self.start()
+
+    def pause(self) -> None:
+        """Freeze the node (SIGSTOP): connections stay open but nothing answers."""
+        assert self._node is not None
+        self._node.signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._node is not None
+        self._node.signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        self.stop_node()
+        self._epmd.stop()
