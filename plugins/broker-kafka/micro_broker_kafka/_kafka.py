@@ -1,0 +1,51 @@
+"""kafka-python, imported once: without its import-time warning, and closing refused sockets.
+
+kafka-python 3.0 reads its protocol schemas with ``importlib.resources.read_text``
+(deprecated since Python 3.11), so under ``-W error`` the bare import fails. It also
+leaves the socket of a refused connection to the garbage collector, which turns every
+reconnect attempt against a stopped server into a ``ResourceWarning``; the wrapper
+below closes it at once. Both are kafka-python bugs; drop the work-arounds with them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", r"(read|open)_text is deprecated", DeprecationWarning)
+    from kafka import (  # type: ignore[import-untyped]
+        ConsumerRebalanceListener,
+        KafkaAdminClient,
+        KafkaConsumer,
+        KafkaProducer,
+    )
+    from kafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
+    from kafka.net.inet import KafkaNetSocket  # type: ignore[import-untyped]
+    from kafka.structs import OffsetAndMetadata  # type: ignore[import-untyped]
+
+
+def _close_refused_sockets() -> None:
+    connect = KafkaNetSocket.sock_connect
+
+    async def sock_connect(self: Any, net: Any, sock: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await connect(self, net, sock, *args, **kwargs)
+        except BaseException:
+            sock.close()
+            raise
+
+    KafkaNetSocket.sock_connect = sock_connect
+
+
+_close_refused_sockets()
+
+__all__ = [
+    "ConsumerRebalanceListener",
+    "KafkaAdminClient",
+    "KafkaConsumer",
+    "KafkaError",
+    "KafkaProducer",
+    "OffsetAndMetadata",
+    "TopicAlreadyExistsError",
+]
