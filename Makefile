@@ -21,9 +21,13 @@ run: install  ## the main job: the greeter tour on the embedded defaults, no ser
 servers:  ## install the real servers the tests run against (Consul, RabbitMQ, Kafka...)
 	@for script in scripts/servers/*.sh; do [ -f "$$script" ] && bash "$$script" install || exit 1; done
 
+# The typed package of every plugin and component distribution.
+PACKAGES := $(filter-out %.egg-info/,$(wildcard plugins/*/micro_*/ components/*/micro_*/))
+
 lint: install  ## style and types
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/mypy --strict $(PACKAGES)
 
 test: install servers lint  ## everything CI runs: lint, types, and the whole test suite on real servers
 	$(BIN)/python -m pytest
