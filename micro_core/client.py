@@ -118,8 +118,7 @@ class Client:
     ) -> dict[str, str]:
         header = {**context.metadata(), **metadata} if metadata else dict(context.metadata())
         header[headers.SERVICE] = service
-        header[headers.ENDPOINT] = endpoint
-        header[headers.METHOD] = endpoint
+        header[headers.ENDPOINT] = endpoint  # a Go Micro server fills in Micro-Method from it
         header[headers.CONTENT_TYPE] = codec.content_type
         return header
 
