@@ -2,13 +2,18 @@
 
 The templates are files under ``micro_cli/templates`` with ``$name``-style
 placeholders (:class:`string.Template`); a directory called ``__package__`` becomes
-the Python package, and the ``.tmpl`` suffix is dropped.
+the Python package, and the ``.tmpl`` suffix is dropped. A plugin is the files of
+``plugin/_common`` (metadata, README, the ``micro.plugins`` module, the lazy package)
+plus those of its kind (the driver and its tests); the kind's ``kind.toml`` holds the
+values the shared files differ by.
 """
 
 from __future__ import annotations
 
 import re
 import string
+import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -16,14 +21,19 @@ import click
 from micro_cli.failures import BAD_INPUT, Failure
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-#: Plugin kinds that have a template: each one passes its conformance suite as generated.
-PLUGIN_KINDS = sorted(p.name for p in (TEMPLATES / "plugin").iterdir() if p.is_dir())
+PLUGIN_TEMPLATES = TEMPLATES / "plugin"
+#: Plugin kinds that have a template (a ``kind.toml``): each one passes its own tests as generated.
+PLUGIN_KINDS = sorted(p.parent.name for p in PLUGIN_TEMPLATES.glob("*/kind.toml"))
 _NAME = re.compile(r"[a-z][a-z0-9]*([-_][a-z0-9]+)*")
+#: Longest NAME: the generated code stays within its line length (and lint-clean) up to here.
+MAX_NAME = 30
 
 
 def _check(name: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise Failure(f"{name!r} is not a valid name: lower-case letters, digits, - or _", BAD_INPUT)
+    if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
+        raise Failure(
+            f"{name!r} is not a valid name: up to {MAX_NAME} lower-case letters, digits, - or _", BAD_INPUT
+        )
     return name
 
 
@@ -31,18 +41,43 @@ def _class_name(name: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[-_]", name))
 
 
-def render(template: Path, target: Path, values: dict[str, str]) -> list[Path]:
-    """Copy ``template`` to ``target`` with placeholders filled; refuses to overwrite anything."""
+def render(templates: Iterable[Path], target: Path, values: dict[str, str]) -> list[Path]:
+    """Copy the ``templates`` directories into ``target`` with placeholders filled.
+
+    Refuses to overwrite anything: ``target`` must not exist yet.
+    """
     if target.exists():
         raise Failure(f"{target} already exists; nothing was written", BAD_INPUT)
     written = []
-    for source in sorted(p for p in template.rglob("*.tmpl") if p.is_file()):
-        relative = source.relative_to(template).with_suffix("")
-        path = target / str(relative).replace("__package__", values["package"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(string.Template(source.read_text()).substitute(values))
-        written.append(path)
+    for template in templates:
+        for source in sorted(p for p in template.rglob("*.tmpl") if p.is_file()):
+            relative = source.relative_to(template).with_suffix("")
+            path = target / str(relative).replace("__package__", values["package"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(string.Template(source.read_text()).substitute(values))
+            written.append(path)
     return written
+
+
+def plugin_values(kind: str, name: str) -> dict[str, str]:
+    """Every placeholder of the plugin templates for driver ``name`` of ``kind``."""
+    declared = tomllib.loads((PLUGIN_TEMPLATES / kind / "kind.toml").read_text())
+    plugin = f"{kind}-{name.replace('_', '-')}"
+    option = f"{kind}_{name.replace('-', '_')}_{declared['setting']}"
+    values = {
+        "kind": kind,
+        "name": name,
+        "plugin": plugin,
+        "dist": f"micro-{plugin}",
+        "package": f"micro_{plugin.replace('-', '_')}",
+        "cls": _class_name(name) + kind.capitalize(),
+        "option": option,
+        "flag": "--" + option.replace("_", "-"),
+        "env": "MICRO_" + option.upper(),
+    }
+    for key, value in declared.items():  # in file order: a value may use those above it
+        values[key] = string.Template(value).substitute(values)
+    return values
 
 
 def _report(target: Path, next_steps: str) -> None:
@@ -62,7 +97,7 @@ def service(name: str, directory: Path) -> None:
     """A service project NAME: handler, entry point, tests, README."""
     package = name.replace("-", "_")
     target = directory / name
-    render(TEMPLATES / "service", target, {"name": name, "package": package, "cls": _class_name(name)})
+    render([TEMPLATES / "service"], target, {"name": name, "package": package, "cls": _class_name(name)})
     _report(target, f"next: cd {target} && python -m pytest && micro run {package}")
 
 
@@ -72,15 +107,7 @@ def service(name: str, directory: Path) -> None:
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
 def plugin(kind: str, name: str, directory: Path) -> None:
     """A plugin distribution micro-KIND-NAME: driver, entry point, conformance tests, README."""
-    dist = f"micro-{kind}-{name.replace('_', '-')}"
-    package = dist.replace("-", "_")
-    target = directory / dist
-    values = {
-        "name": name,
-        "dist": dist,
-        "package": package,
-        "cls": _class_name(name) + kind.capitalize(),
-        "content_type": f"application/x-{name}",
-    }
-    render(TEMPLATES / "plugin" / kind, target, values)
-    _report(target, f"next: pip install -e {target} && (cd {target} && python -m pytest)")
+    values = plugin_values(kind, name)
+    target = directory / values["dist"]
+    render([PLUGIN_TEMPLATES / "_common", PLUGIN_TEMPLATES / kind], target, values)
+    _report(target, f"next: pip install -e '{target}[test]' && (cd {target} && python -m pytest)")
