@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from micro_core import context, errors, headers
 from micro_core.handler import Kind, Route, routes_of
+from micro_core.plugins import DriverNotFound
 from micro_core.transport import EndOfStream, Listener, Message, Stream, Transport
 
 if TYPE_CHECKING:
@@ -139,7 +140,11 @@ class Server:
         return added
 
     def codec(self, content_type: str | None) -> Codec:
-        return self.plugins.codec(content_type or self.options["content_type"], self.options)
+        """The codec for a request's content type; 415 naming the ``pip install`` if none is installed."""
+        try:
+            return self.plugins.codec(content_type or self.options["content_type"], self.options)
+        except DriverNotFound as exc:
+            raise errors.UnsupportedMediaType(str(exc), id=self.name) from None
 
     def build(self) -> None:
         """Compose each unary endpoint's handler chain once, so wrappers cost nothing per call."""

@@ -14,17 +14,22 @@ How a Micro message maps onto gRPC (the decisions, in one place):
   endpoint rides in the path and ``Timeout`` in the gRPC deadline, which the server turns
   back into ``Timeout`` (nanoseconds left). A value that is not printable ASCII, or a name
   ending in ``-bin``, travels under ``<name>-bin`` as UTF-8 bytes, so nothing is lost.
-- **Unary or stream** is chosen before the first message, from path and metadata: the
-  Micro client marks a stream with ``micro-stream`` metadata, which stock clients never
-  send, so they always reach the unary handler (a stock client cannot open a Micro stream).
-  A stream carries headers once, with its opening message; later messages are bodies only
-  (gRPC has no per-message metadata).
+  A message that names no endpoint goes to the path ``/``.
+- **Unary or stream** is chosen before the first message, from path and metadata: this
+  transport marks every stream it opens with ``micro-stream`` metadata, which stock clients
+  never send, so they always reach the unary handler (a stock client cannot open a Micro
+  stream). A stream carries headers once, with its opening message; later messages are
+  bodies only (gRPC has no per-message metadata). A stream ends with the gRPC status:
+  OK is end of stream, any other carries the error as for unary calls.
 - **Reply headers** travel as trailing metadata. A reply with ``Micro-Error`` becomes a
   gRPC status mapped from its code, with the JSON error as the status details *and* as
   trailing ``micro-error``: a stock client sees a meaningful status, a Micro client gets
   the exact typed error back. A status without ``micro-error`` (from a stock server) maps
-  back by code; ``UNAVAILABLE`` raises ``ConnectionError`` (try another node) and a missed
-  deadline ``TimeoutError``.
+  back by code (``RESOURCE_EXHAUSTED`` → 413, ``UNIMPLEMENTED`` → 501, as Go Micro);
+  ``UNAVAILABLE`` raises ``ConnectionError`` (try another node) and a missed deadline
+  ``TimeoutError``.
+- **Size limit**: ``max_message_size`` is gRPC's send and receive limit on both sides; the
+  client refuses an oversized request itself, with ``PayloadTooLarge``.
 """
 
 from __future__ import annotations
@@ -60,10 +65,9 @@ _NO_ENDPOINT = "/"
 #: Headers the call itself carries (path, deadline) rather than metadata.
 _NOT_METADATA = frozenset({headers.ENDPOINT, headers.METHOD, headers.TIMEOUT})
 _KEY = re.compile(r"[0-9a-z_.-]+\Z")
-_PRINTABLE = re.compile(r"[\x20-\x7e]*\Z")
-#: Metadata that belongs to gRPC itself, not to the message.
 #: How grpc-core words a reply refused by this side's own receive limit.
 _LOCAL_SIZE_LIMIT = "CLIENT: Received message larger than max"
+#: Metadata that belongs to gRPC itself, not to the message.
 _TRANSPORT_KEYS = frozenset({"user-agent", "content-type", "te"})
 _CANONICAL = {name.lower(): name for name in headers.RESERVED} | {_CONTENT_TYPE_KEY: headers.CONTENT_TYPE}
 
@@ -109,30 +113,56 @@ def to_metadata(header: Mapping[str, str], skip: frozenset[str] = _NOT_METADATA)
     for name, value in header.items():
         if name in skip:
             continue
-        key = _CONTENT_TYPE_KEY if name == headers.CONTENT_TYPE else name.lower()
-        if not _KEY.match(key):
+        key, binary = _wire_key(name)
+        if not key:
             raise errors.BadRequest(
                 f"header {name!r} cannot travel as gRPC metadata: use letters, digits, '-', '_' and '.'",
                 id="micro.transport.grpc",
             )
-        if key.endswith(_BINARY) or not _PRINTABLE.match(value):
+        if binary or not (value.isascii() and value.isprintable()):
             metadata.append((key + _BINARY, value.encode()))
         else:
             metadata.append((key, value))
     return metadata
 
 
+@functools.lru_cache(maxsize=1024)
+def _wire_key(name: str) -> tuple[str, bool]:
+    """The metadata key for a header name ("" if gRPC cannot carry it), and whether it must be binary."""
+    key = _CONTENT_TYPE_KEY if name == headers.CONTENT_TYPE else name.lower()
+    return (key, key.endswith(_BINARY)) if _KEY.match(key) else ("", False)
+
+
 def from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None) -> dict[str, str]:
     """gRPC metadata as message headers, in canonical case, without gRPC's own entries."""
     header: dict[str, str] = {}
     for key, value in metadata or ():
-        if key in _TRANSPORT_KEYS or key.startswith("grpc-"):
-            continue
-        if key.endswith(_BINARY):
-            key = key[: -len(_BINARY)]
-        text = value.decode(errors="replace") if isinstance(value, bytes) else value
-        header[_CANONICAL.get(key) or _canonical(key)] = text
+        name = _header_name(key)
+        if name:
+            header[name] = value if isinstance(value, str) else value.decode(errors="replace")
     return header
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_name(key: str) -> str:
+    """The header name for a metadata key; "" for gRPC's own entries."""
+    if key in _TRANSPORT_KEYS or key.startswith("grpc-"):
+        return ""
+    if key.endswith(_BINARY):
+        key = key[: -len(_BINARY)]
+    return _CANONICAL.get(key) or _canonical(key)
+
+
+def _stock_content_type(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
+    """What a stock gRPC client's body is: protobuf, unless it says ``application/grpc+json``.
+
+    Micro clients name their codec in ``x-content-type``; a stock client only has gRPC's
+    own ``content-type``, whose ``application/grpc`` means protobuf.
+    """
+    for key, value in metadata or ():
+        if key == "content-type" and value in ("application/grpc+json", b"application/grpc+json"):
+            return "application/json"
+    return "application/grpc+proto"
 
 
 def _canonical(key: str) -> str:
@@ -176,11 +206,10 @@ def _too_large(what: str, size: int, limit: int) -> errors.PayloadTooLarge:
 # --- server ------------------------------------------------------------------------------
 
 
-async def _abort(context: Any, error: str, header: Mapping[str, str]) -> NoReturn:
+async def _abort(context: Any, error: str) -> NoReturn:
     """End the call with the gRPC status for a Micro error, the error itself in the trailers."""
     status = _STATUS_OF_CODE.get(errors.parse(error).code, _S.INTERNAL)
-    trailers = {**header, headers.ERROR: error}
-    await context.abort(status, error, tuple(to_metadata(trailers, frozenset())))
+    await context.abort(status, error, tuple(to_metadata({headers.ERROR: error}, frozenset())))
     raise AssertionError("grpc's context.abort returned instead of raising")
 
 
@@ -266,6 +295,8 @@ class _Service(grpc.GenericRpcHandler):  # type: ignore[misc, unused-ignore]
 
     def service(self, details: Any) -> Any:
         header = from_metadata(details.invocation_metadata)
+        if headers.CONTENT_TYPE not in header:
+            header[headers.CONTENT_TYPE] = _stock_content_type(details.invocation_metadata)
         endpoint = endpoint_of(details.method)
         if endpoint:
             header[headers.ENDPOINT] = header[headers.METHOD] = endpoint
@@ -283,11 +314,11 @@ class _Service(grpc.GenericRpcHandler):  # type: ignore[misc, unused-ignore]
             if error is None:
                 context.set_trailing_metadata(tuple(to_metadata(reply.header)))
                 return reply.body
-        except errors.MicroError as exc:  # a reply header gRPC cannot carry
-            error, reply = exc.to_json().decode(), Message()
+        except errors.MicroError as exc:  # raised by the handler, or a reply header gRPC cannot carry
+            error = exc.to_json().decode()
         except Exception as exc:
-            error, reply = _internal(exc), Message()
-        await _abort(context, error, {k: v for k, v in reply.header.items() if k != headers.ERROR})
+            error = _internal(exc)
+        await _abort(context, error)
 
     async def _stream(self, header: dict[str, str], requests: object, context: Any) -> None:
         _set_timeout(header, context)
@@ -301,7 +332,7 @@ class _Service(grpc.GenericRpcHandler):  # type: ignore[misc, unused-ignore]
             stream.gone = True
             raise
         if stream.error is not None:
-            await _abort(context, stream.error, {})
+            await _abort(context, stream.error)
 
     async def _serve_stream(self, opening: Message, stream: _ServerStream) -> None:
         try:
@@ -338,6 +369,8 @@ class _ClientStream(Stream):
         self._max = connection.max_message_size
         self._sending = True
         self._ended = False
+        #: Whether a message came back, which proves the server is running its handler.
+        self._heard = False
 
     async def send(self, message: Message) -> None:
         if not self._sending:
@@ -359,6 +392,7 @@ class _ClientStream(Stream):
         if body is grpc.aio.EOF:
             self._ended = True
             raise EndOfStream
+        self._heard = True
         return Message({}, body)
 
     async def close_send(self) -> None:
@@ -368,12 +402,17 @@ class _ClientStream(Stream):
                 await self._call.done_writing()
 
     async def close(self, error: Message | None = None) -> None:
-        # A gRPC client cannot send an error. Half-closing first lets the server read all
-        # that was sent, then its end of stream; cancelling ends the call both ways.
+        """Half-close, so the server reads all that was sent and then its end of stream.
+
+        Once the server has answered, also cancel, which stops a server that is still
+        sending. Before that, a cancel could overtake the opening and the server would
+        never run its handler at all. (A gRPC client has no way to send ``error``.)
+        """
         _check_closing_error(error)
         await self.close_send()
         self._ended = True
-        self._call.cancel()
+        if self._heard:
+            self._call.cancel()
 
 
 def _timeout_of(header: Mapping[str, str]) -> float | None:

@@ -120,7 +120,7 @@ def test_micro_call_with_json_reaches_a_protobuf_endpoint(
 #
 # A stock gRPC client sends no micro Content-Type, so a service that such clients call
 # names protobuf as its default content type.
-GRPC_SERVICE = {"MICRO_TRANSPORT": "grpc", "MICRO_CONTENT_TYPE": "application/protobuf"}
+GRPC_SERVICE = {"MICRO_TRANSPORT": "grpc"}
 
 
 async def test_a_stock_grpcio_client_calls_a_micro_service(
