@@ -165,6 +165,12 @@ def _stock_content_type(metadata: Iterable[tuple[str, str | bytes]] | None) -> s
     return "application/grpc+proto"
 
 
+def _cancelled_here() -> bool:
+    """Whether the running task itself is being cancelled (not just a gRPC call under it)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def _canonical(key: str) -> str:
     return "-".join(part[:1].upper() + part[1:] for part in key.split("-"))
 
@@ -389,6 +395,11 @@ class _ClientStream(Stream):
         except grpc.aio.AioRpcError as exc:
             self._ended = True
             return self._connection.failed(exc)
+        except asyncio.CancelledError:
+            if _cancelled_here():
+                raise
+            self._ended = True
+            raise ConnectionError(f"gRPC server {self._address} went away during the stream") from None
         if body is grpc.aio.EOF:
             self._ended = True
             raise EndOfStream
@@ -458,6 +469,11 @@ class GRPCConnection(Connection):
             trailers = await call.trailing_metadata()
         except grpc.aio.AioRpcError as exc:
             return self.failed(exc)
+        except asyncio.CancelledError:
+            if _cancelled_here():
+                raise
+            # grpc.aio reports a call the server's GOAWAY cancelled as CancelledError.
+            raise ConnectionError(f"gRPC server {self.address} went away during the call") from None
         return Message(from_metadata(trailers), body)
 
     def failed(self, exc: Any) -> Message:
