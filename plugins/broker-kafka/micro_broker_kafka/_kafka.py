@@ -1,10 +1,11 @@
-"""kafka-python, imported once: without its import-time warning, and closing refused sockets.
+"""kafka-python, imported once: without its import-time warning, closing refused sockets.
 
 kafka-python 3.0 reads its protocol schemas with ``importlib.resources.read_text``
 (deprecated since Python 3.11), so under ``-W error`` the bare import fails. It also
 leaves the socket of a refused connection to the garbage collector, which turns every
 reconnect attempt against a stopped server into a ``ResourceWarning``; the wrapper
 below closes it at once. Both are kafka-python bugs; drop the work-arounds with them.
+``send_would_block`` is the one place that reads kafka-python's internals.
 """
 
 from __future__ import annotations
@@ -40,6 +41,16 @@ def _close_refused_sockets() -> None:
 
 _close_refused_sockets()
 
+
+def send_would_block(producer: Any, topic: str) -> bool:
+    """Whether ``producer.send(topic, ...)`` would wait, as it does until it knows the topic's partitions.
+
+    That metadata wait is the only one in kafka-python 3.0's ``send`` (it has no buffer
+    pool to wait on), so a send for a known topic may run on the event loop.
+    """
+    return producer._metadata.partitions_for_topic(topic) is None
+
+
 __all__ = [
     "ConsumerRebalanceListener",
     "KafkaAdminClient",
@@ -48,4 +59,5 @@ __all__ = [
     "KafkaProducer",
     "OffsetAndMetadata",
     "TopicAlreadyExistsError",
+    "send_would_block",
 ]

@@ -1,8 +1,8 @@
 """The Kafka broker driver: micro topics are Kafka topics, queue groups are consumer groups.
 
-kafka-python blocks, and the event loop must not: the producer and the admin client
-are driven from one worker thread each, every subscription polls in a thread of its
-own, and results come back to the loop with ``call_soon_threadsafe``.
+kafka-python blocks, and the event loop must not: the admin client and the producer's
+blocking calls run in one worker thread each, every subscription polls in a thread of
+its own, and results come back to the loop with ``call_soon_threadsafe``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from micro_broker_kafka import plugin
-from micro_broker_kafka._kafka import KafkaAdminClient, KafkaError, KafkaProducer, TopicAlreadyExistsError
+from micro_broker_kafka._handoff import Handoff, reject, resolve
+from micro_broker_kafka._kafka import (
+    KafkaAdminClient,
+    KafkaError,
+    KafkaProducer,
+    TopicAlreadyExistsError,
+    send_would_block,
+)
 from micro_broker_kafka._subscription import KafkaSubscription
 from micro_core import headers
 from micro_core.broker.base import (
@@ -55,16 +62,6 @@ def encode_headers(header: Mapping[str, str]) -> list[tuple[str, bytes]]:
     return [(name, value.encode("utf-8", "surrogateescape")) for name, value in header.items()]
 
 
-def _resolve(future: asyncio.Future[Any], value: Any) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-def _reject(future: asyncio.Future[Any], error: BaseException) -> None:
-    if not future.done():
-        future.set_exception(error)
-
-
 class KafkaBroker(Broker):
     """Publish to and subscribe on Apache Kafka (or anything that speaks its protocol).
 
@@ -102,9 +99,11 @@ class KafkaBroker(Broker):
             "bootstrap_servers": self.servers,
         }
         self._producer: Any = None
+        self._results: Handoff | None = None
         self._admin: Any = None
-        # One thread each keeps publishes in call order and the admin client single-threaded.
+        # One thread each keeps waiting sends in call order and the admin client single-threaded.
         self._sender = ThreadPoolExecutor(1, thread_name_prefix="micro-kafka-send")
+        self._blocked_sends = 0
         self._administrator = ThreadPoolExecutor(1, thread_name_prefix="micro-kafka-admin")
         self._topics: set[str] = set()
         self._subscriptions: set[KafkaSubscription] = set()
@@ -143,21 +142,35 @@ class KafkaBroker(Broker):
     # --- publishing --------------------------------------------------------------------
 
     async def publish(self, topic: str, message: Message) -> None:
-        """Returns once every in-sync replica has the message (``acks=all``)."""
+        """Returns once every in-sync replica has the message (``acks=all``).
+
+        ``KafkaProducer.send`` is thread-safe and only appends to a batch, so it runs
+        right here and concurrent publishes share the producer's batches; the result
+        comes back from kafka-python's I/O thread. Only a send that must first fetch the
+        topic's metadata blocks: that one runs in the sender thread, and sends started
+        while one waits queue behind it, keeping their call order.
+        """
         check_message(topic, message)
         producer = self._connected()
+        results = self._handoff(loop := asyncio.get_running_loop())
         record_headers = encode_headers({**message.header, headers.TOPIC: topic})
         await self.ensure_topic(topic)
-        loop = asyncio.get_running_loop()
         written: asyncio.Future[Any] = loop.create_future()
 
-        def send() -> None:  # may block: metadata and a full buffer wait here, off the loop
+        def send() -> None:
             sent = producer.send(topic, value=message.body, headers=record_headers)
-            sent.add_callback(lambda metadata: loop.call_soon_threadsafe(_resolve, written, metadata))
-            sent.add_errback(lambda error: loop.call_soon_threadsafe(_reject, written, error))
+            sent.add_callback(results.put, resolve, written)
+            sent.add_errback(results.put, reject, written)
 
         try:
-            await loop.run_in_executor(self._sender, send)
+            if self._blocked_sends or send_would_block(producer, topic):
+                self._blocked_sends += 1
+                try:
+                    await loop.run_in_executor(self._sender, send)
+                finally:
+                    self._blocked_sends -= 1
+            else:
+                send()
             await written
         except KafkaError as exc:
             raise BrokerError(f"kafka {self.address}: publish to {topic!r} failed: {exc}") from exc
@@ -229,6 +242,12 @@ class KafkaBroker(Broker):
             log.warning(
                 "kafka %s: consumer group %r not deleted: %s", self.address, group, results.get(group)
             )
+
+    def _handoff(self, loop: asyncio.AbstractEventLoop) -> Handoff:
+        """The hand-off of producer results to ``loop`` (made on the first publish from it)."""
+        if self._results is None or self._results.loop is not loop:
+            self._results = Handoff(loop)
+        return self._results
 
     def _connected(self) -> Any:
         if self._producer is None:

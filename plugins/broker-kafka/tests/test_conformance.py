@@ -13,6 +13,9 @@ from micro_core.testing.conformance.broker import BrokerConformance, BrokerFacto
 class TestKafkaBroker(BrokerConformance):
     #: Kafka keeps order per partition only; topics here have two, so queue groups can share.
     ordered = False
+    #: A record belongs to the member that owns its partition: a failing member retries it
+    #: and then dead-letters it (see README, "Known limits").
+    redelivers_to_other_members = False
 
     @pytest.fixture
     def broker_factory(self, kafka_server: KafkaServer) -> BrokerFactory:
