@@ -36,8 +36,11 @@ WAIT = 30.0
 _RETRY_FIRST, _RETRY_MAX = 1.0, 10.0
 
 
-async def blocking(query: Callable[[int, float], Awaitable[tuple[int, T]]], what: str) -> AsyncIterator[T]:
-    """Each new answer of ``query(index, wait)``: the first at once, the next when the index moves."""
+async def blocking(
+    query: Callable[[int, float], Awaitable[tuple[int, T]]], what: str
+) -> AsyncIterator[tuple[int, T]]:
+    """Each new answer of ``query(index, wait)`` with its index: the first at once, the next
+    when the index moves."""
     index, delay = 0, _RETRY_FIRST
     while True:
         try:
@@ -52,7 +55,7 @@ async def blocking(query: Callable[[int, float], Awaitable[tuple[int, T]]], what
             continue  # the wait ran out with no change
         # An index going backwards means a new cluster state (say, the agent restarted).
         index = max(found, 1) if found >= index else 0
-        yield answer
+        yield found, answer
 
 
 class ConsulWatcher(QueueWatcher):
@@ -83,7 +86,7 @@ class ConsulWatcher(QueueWatcher):
         await super().close()
 
     async def _follow_catalog(self) -> None:
-        async for names in blocking(self._registry.catalog, "the catalog"):
+        async for _, names in blocking(self._registry.catalog, "the catalog"):
             for name in names:
                 if name not in self._followers:
                     self._followers[name] = asyncio.get_running_loop().create_task(self._follow(name))
@@ -101,7 +104,10 @@ class ConsulWatcher(QueueWatcher):
         def query(index: int, wait: float) -> Awaitable[tuple[int, list[dict[str, Any]]]]:
             return self._registry.passing(name, index, wait)
 
-        async for items in blocking(query, f"service {name!r}"):
+        async for index, items in blocking(query, f"service {name!r}"):
+            if index < self._since:
+                # The agent restarted (indexes start over): everything it holds is news.
+                self._since = 0
             current: dict[str, Service] = {}
             for item in items:
                 entry = self._registry.decode(item)
