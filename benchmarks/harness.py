@@ -82,12 +82,19 @@ def measure(
 
 
 class Peer:
-    """A benchmark server in its own process, ready once it prints a line containing ``ready``
-    (or, for micro services, ``serving on``)."""
+    """A benchmark server in its own process, ready once it prints a line containing one of
+    ``ready`` (by default ``ready`` or, for micro services, ``serving on``)."""
 
-    def __init__(self, argv: Sequence[str], env: dict[str, str] | None = None, python: str = sys.executable):
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: dict[str, str] | None = None,
+        python: str = sys.executable,
+        ready: Sequence[str] = ("ready", "serving on"),
+    ):
         self.argv = [python, *argv]
         self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        self.ready = tuple(ready)
         self.process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> Peer:
@@ -97,7 +104,7 @@ class Peer:
         assert self.process.stdout is not None
         deadline = time.monotonic() + 60
         for line in self.process.stdout:
-            if "ready" in line or "serving on" in line:
+            if any(marker in line for marker in self.ready):
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.argv} not ready")
@@ -118,6 +125,11 @@ class Peer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: the machine is shared, so figures carry their noise."""
+    return " / ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 def machine() -> dict[str, object]:

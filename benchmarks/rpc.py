@@ -1,12 +1,10 @@
-"""Unary RPC and streaming: micro (default and gRPC transports) against raw grpc.aio,
-a bare asyncio echo, and nameko, each server in its own process, the client here."""
+"""Unary RPC and streaming: micro (default and gRPC transports) against raw grpc.aio and
+a bare asyncio echo, each server in its own process, the client here (nameko: nameko.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import struct
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -133,39 +131,6 @@ async def bench_micro(
         await client.close()
     name = f"micro {transport}" + (" (direct address)" if direct else "")
     return measure("rpc", name, done, seconds, latencies, payload=size, concurrency=concurrency)
-
-
-def bench_nameko(size: int, concurrency: int, plan: Plan, nameko_python: str, amqp_uri: str) -> Result:
-    calls = min(plan.calls, 3000)
-    with Peer(
-        ["-m", "nameko", "run", "--broker", amqp_uri, "nameko_echo"],
-        env={"PYTHONPATH": str(PEERS)},
-        python=nameko_python,
-    ) as _:
-        out = subprocess.run(
-            [
-                nameko_python,
-                str(PEERS / "nameko_client.py"),
-                amqp_uri,
-                str(concurrency),
-                str(calls),
-                str(size),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=plan.max_seconds * 4 + 60,
-            check=True,
-        )
-    data = json.loads(out.stdout.strip().splitlines()[-1])
-    return measure(
-        "rpc",
-        "nameko (RabbitMQ)",
-        data["calls"],
-        data["seconds"],
-        data["latencies"],
-        payload=size,
-        concurrency=concurrency,
-    )
 
 
 async def bench_stream_micro(messages: int, plan: Plan) -> Result:
