@@ -25,7 +25,8 @@ servers:  ## install the real servers the tests run against (Consul, RabbitMQ, K
 PACKAGES := $(filter-out %.egg-info/,$(wildcard plugins/*/micro_*/ components/*/micro_*/))
 
 lint: install  ## style and types
-	$(BIN)/ruff check .
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --check --no-cache .
 	$(BIN)/mypy
 	$(BIN)/mypy --strict $(PACKAGES)
 

@@ -51,6 +51,8 @@ DRIVER_GROUPS = {
     "codec": "micro.codec",
     "broker": "micro.broker",
 }
+#: Spellings of content types remembered by :meth:`Plugins.codec` (normal forms are always kept).
+_MAX_CODEC_KEYS = 64
 #: Entry-point group of the components the ``micro`` command runs as subcommands.
 COMPONENTS_GROUP = "micro.components"
 
@@ -218,12 +220,20 @@ class Plugins:
         return self._driver("transport", name, answer)
 
     def codec(self, content_type: str, options: Options) -> Codec:
-        """The codec for ``content_type``; built once and reused for every message."""
-        content_type = content_type.split(";", 1)[0].strip().lower()
+        """The codec for ``content_type``; built once and reused for every message.
+
+        Looked up by the header exactly as it arrives first (one dict look-up per
+        message), then by its normalised form (``; charset`` dropped, lower case).
+        """
         codec = self._codecs.get(content_type)
         if codec is None:
-            answer: Codec | None = self._pm.hook.micro_codec(content_type=content_type, options=options)
-            codec = self._codecs[content_type] = self._driver("codec", content_type, answer)
+            normal = content_type.split(";", 1)[0].strip().lower()
+            codec = self._codecs.get(normal)
+            if codec is None:
+                answer: Codec | None = self._pm.hook.micro_codec(content_type=normal, options=options)
+                codec = self._codecs[normal] = self._driver("codec", normal, answer)
+            if len(self._codecs) < _MAX_CODEC_KEYS:  # headers come from peers: keep the table bounded
+                self._codecs[content_type] = codec
         return codec
 
     def broker(self, name: str, registry: Registry, options: Options) -> Broker:

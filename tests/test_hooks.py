@@ -6,14 +6,14 @@ import asyncio
 from typing import Any
 
 import pytest
+
+from micro_core import Message, Plugins, Service, hookimpl
 from micro_core.broker.memory import MemoryBroker
+from micro_core.codec.json import JSONCodec
+from micro_core.options import Options
 from micro_core.registry.memory import MemoryRegistry
 from micro_core.selector.cache import RoundRobinSelector
 from micro_core.transport.memory import MemoryTransport
-
-from micro_core import Message, Plugins, Service, hookimpl
-from micro_core.codec.json import JSONCodec
-from micro_core.options import Options
 
 
 class Greeter:

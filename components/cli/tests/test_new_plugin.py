@@ -12,9 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from micro_cli.commands.new import MAX_NAME, PLUGIN_KINDS
 
 import micro_core
+from micro_cli.commands.new import MAX_NAME, PLUGIN_KINDS
 from micro_core.plugins import DRIVER_GROUPS
 
 BIN = Path(sys.executable).parent

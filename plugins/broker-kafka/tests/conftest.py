@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+
 from micro_broker_kafka import KafkaBroker
 from micro_broker_kafka._kafka import KafkaAdminClient
 from micro_broker_kafka.testing import KafkaServer

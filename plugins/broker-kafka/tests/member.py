@@ -10,7 +10,6 @@ import asyncio
 import sys
 
 from micro_broker_kafka import KafkaBroker
-
 from micro_core.broker import Event
 
 

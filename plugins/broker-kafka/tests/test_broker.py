@@ -6,8 +6,8 @@ import asyncio
 import time
 
 import pytest
-from micro_broker_kafka import KafkaBroker, KafkaEvent
 
+from micro_broker_kafka import KafkaBroker, KafkaEvent
 from micro_core.broker.base import DEAD_LETTER_REASON, BrokerError, Event
 from micro_core.testing import EventRecorder
 from micro_core.testing.processes import free_port

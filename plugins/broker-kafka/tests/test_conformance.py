@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from micro_broker_kafka import KafkaBroker
 from micro_broker_kafka.testing import KafkaServer
-
 from micro_core.broker import Broker
 from micro_core.testing.conformance.broker import BrokerConformance, BrokerFactory
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from micro_broker_kafka import KafkaBroker
 from micro_broker_kafka.testing import KafkaServer
-
 from micro_core.testing import EventRecorder
 from micro_core.transport import Message
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from micro_broker_kafka import KafkaBroker
 from micro_broker_kafka._kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from micro_broker_kafka.testing import KafkaServer
-
 from micro_core.broker import Event
 from micro_core.transport import Message
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+
 from micro_broker_rabbitmq import RabbitMQBroker
 from micro_broker_rabbitmq.testing import OpenBroker, RabbitMQServer
 

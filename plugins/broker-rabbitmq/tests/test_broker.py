@@ -7,9 +7,9 @@ import time
 
 import pika  # type: ignore[import-untyped]
 import pytest
+
 from micro_broker_rabbitmq import RabbitMQBroker
 from micro_broker_rabbitmq.testing import OpenBroker, RabbitMQServer
-
 from micro_core.broker import BrokerError, Event
 from micro_core.broker.base import DEAD_LETTER_REASON
 from micro_core.testing.processes import free_port

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from micro_broker_rabbitmq import RabbitMQBroker
 from micro_broker_rabbitmq.testing import RabbitMQServer
-
 from micro_core.broker import Broker
 from micro_core.testing.conformance.broker import BrokerConformance, BrokerFactory
 

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
 from micro_broker_rabbitmq import RabbitMQBroker
 from micro_broker_rabbitmq.testing import OpenBroker, RabbitMQServer
-
 from micro_core.broker import BrokerError, Event
 from micro_core.transport import Message
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from micro_broker_rabbitmq import RabbitMQBroker
-
 from micro_core.options import Options
 from micro_core.plugins import Plugins
 from micro_core.registry.memory import MemoryRegistry

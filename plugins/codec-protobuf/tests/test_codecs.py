@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from google.protobuf import struct_pb2, timestamp_pb2, wrappers_pb2
-from micro_codec_protobuf import GRPCCodec, ProtobufCodec, ProtobufJSONCodec
 
+from micro_codec_protobuf import GRPCCodec, ProtobufCodec, ProtobufJSONCodec
 from micro_core.codec import Codec, CodecError
 from micro_core.options import Options
 from micro_core.plugins import Plugins

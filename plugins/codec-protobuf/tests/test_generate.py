@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from micro_codec_protobuf.generate import method_name, module_of, output_path
-
 import micro_core
+from micro_codec_protobuf.generate import method_name, module_of, output_path
 
 from .conftest import BIN, MICRO, PROTO
 

@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from micro_registry_consul import ConsulRegistry
 
 from micro_core.testing.processes import ServerProcess, free_port
+from micro_registry_consul import ConsulRegistry
 
 
 class ConsulAgent:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import consul  # type: ignore[import-untyped]
 import pytest
-from micro_registry_consul import ConsulRegistry
 
 from micro_core.options import Options
 from micro_core.plugins import Plugins
@@ -28,6 +27,7 @@ from micro_core.registry import (
     Value,
 )
 from micro_core.testing.processes import ServerProcess, free_port
+from micro_registry_consul import ConsulRegistry
 
 from .conftest import ConsulAgent, NewRegistry, StartAgent
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import zlib
 
 import pytest
-from micro_registry_consul import TagError, decode_tags, encode_tags
-from micro_registry_consul.encoding import MAX_TAG_BYTES, Decoded
 
 from micro_core.registry import Endpoint, Node, Service, Value
+from micro_registry_consul import TagError, decode_tags, encode_tags
+from micro_registry_consul.encoding import MAX_TAG_BYTES, Decoded
 
 
 def hexzlib(data: bytes) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+
 from micro_registry_mdns import MDNSRegistry
 
 LOOPBACK = ["127.0.0.1"]

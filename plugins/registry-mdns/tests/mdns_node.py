@@ -20,10 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+from micro_core.registry import Node, Service, ServiceNotFound
 from micro_registry_mdns import MDNSRegistry
 from micro_registry_mdns.plugin import parse_interfaces
-
-from micro_core.registry import Node, Service, ServiceNotFound
 
 
 async def register(name: str, node_id: str, address: str, ttl: float, interfaces: str, ready: str) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from micro_registry_mdns import MDNSRegistry
 
 from micro_core.registry import Registry
 from micro_core.testing.conformance.registry import RegistryConformance, RegistryFactory
+from micro_registry_mdns import MDNSRegistry
 
 from .conftest import LOOPBACK
 

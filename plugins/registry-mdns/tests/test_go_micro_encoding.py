@@ -10,13 +10,13 @@ import uuid
 import zlib
 
 import pytest
-from micro_registry_mdns import MDNSRegistry, TxtError, decode_txt, encode_txt
 from zeroconf import const, current_time_millis
 from zeroconf._dns import DNSAddress, DNSPointer, DNSQuestion, DNSService, DNSText
 from zeroconf._protocol.incoming import DNSIncoming
 from zeroconf._protocol.outgoing import DNSOutgoing
 
 from micro_core.registry import Endpoint, EventType, Node, Service, ServiceNotFound, Value
+from micro_registry_mdns import MDNSRegistry, TxtError, decode_txt, encode_txt
 
 from .conftest import RegistryFactory
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from micro_registry_mdns import MDNSRegistry
 
 from micro_core.options import Options
 from micro_core.plugins import Plugins
 from micro_core.registry import Node, RegistryUnavailable, Service
+from micro_registry_mdns import MDNSRegistry
 
 from .conftest import RegistryFactory
 

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from micro_registry_mdns import MDNSRegistry
 
 from micro_core.registry import Event, EventType, Node, Service, ServiceNotFound, Watcher
 from micro_core.testing.processes import ServerProcess
+from micro_registry_mdns import MDNSRegistry
 
 from .conftest import RegistryFactory
 
