@@ -128,6 +128,9 @@ def cli() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short run (under a minute), as CI runs it")
     parser.add_argument("--only", nargs="*", default=[], choices=GROUPS, help="groups to run (default: all)")
+    parser.add_argument(
+        "--output", type=Path, default=HERE, help="folder for RESULTS.md and RESULTS.json (default: benchmarks/)"
+    )
     args = parser.parse_args()
     began = time.monotonic()
     load_before = load_average()
@@ -141,11 +144,12 @@ def cli() -> None:
         "wall_seconds": round(time.monotonic() - began, 1),
         "skipped": "; ".join(skipped) or "nothing",
     }
-    (HERE / "RESULTS.json").write_text(
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "RESULTS.json").write_text(
         json.dumps({"machine": info, "results": [r.row() for r in results]}, indent=2)
     )
-    write_report(HERE / "RESULTS.md", info, results)
-    print((HERE / "RESULTS.md").read_text())
+    write_report(args.output / "RESULTS.md", info, results)
+    print((args.output / "RESULTS.md").read_text())
 
 
 if __name__ == "__main__":
