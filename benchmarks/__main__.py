@@ -129,7 +129,7 @@ def cli() -> None:
     parser.add_argument("--quick", action="store_true", help="a short run (under a minute), as CI runs it")
     parser.add_argument("--only", nargs="*", default=[], choices=GROUPS, help="groups to run (default: all)")
     parser.add_argument(
-        "--output", type=Path, default=HERE, help="folder for RESULTS.md and RESULTS.json (default: benchmarks/)"
+        "--output", type=Path, default=HERE, help="folder for RESULTS.md and RESULTS.json (default: here)"
     )
     args = parser.parse_args()
     began = time.monotonic()
