@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from micro_core.options import Options
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # the core settings come first, in --help too
 def micro_add_options(options: Options) -> None:
     options.add("registry", "local", "registry driver: local, memory, or an installed plugin such as consul")
     options.add("registry_address", "", "registry address; for local, the directory that holds registrations")
