@@ -38,7 +38,7 @@ def spawn_service(defaults_env: dict[str, str], tmp_path: Path) -> Iterator[Call
         process = ServerProcess(
             [sys.executable, str(APPS / script), *args],
             port=0,
-            ready=lambda: log.exists() and "serving on" in log.read_text(errors="replace"),
+            ready_text="serving on",
             env={**os.environ, **defaults_env, **(env or {}), "PYTHONUNBUFFERED": "1"},
             log_path=log,
         )

@@ -52,14 +52,20 @@ class ServerProcess:
         env: Mapping[str, str] | None = None,
         cwd: str | Path | None = None,
         log_path: str | Path | None = None,
+        ready_text: str = "",
         name: str = "",
     ) -> None:
+        """``ready`` probes readiness; by default the port answers, or with ``ready_text`` the
+        log (``log_path``) contains that text, e.g. a service's "serving on" line."""
         self.argv = list(argv)
         self.port = port
-        self.ready = ready or (lambda: port_open(port))
+        self.log_path = Path(log_path) if log_path else None
+        if ready is None:
+            ready = self._logged if ready_text else lambda: port_open(port)
+        self.ready = ready
+        self.ready_text = ready_text
         self.env = {**os.environ, **(env or {})}
         self.cwd = cwd
-        self.log_path = Path(log_path) if log_path else None
         self.name = name or Path(self.argv[0]).name
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -93,6 +99,10 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def _logged(self) -> bool:
+        log = self.log_path
+        return log is not None and log.exists() and self.ready_text in log.read_text(errors="replace")
 
     def _log_tail(self) -> str:
         if self.log_path and self.log_path.exists():

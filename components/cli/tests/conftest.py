@@ -85,7 +85,7 @@ def spawn(micro_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., S
         process = ServerProcess(
             list(argv),
             port=0,
-            ready=lambda: log.exists() and ready in log.read_text(errors="replace"),
+            ready_text=ready,
             env={**micro_env, **(env or {})},
             cwd=cwd,
             log_path=log,

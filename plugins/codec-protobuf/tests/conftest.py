@@ -87,7 +87,7 @@ def spawn(micro_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., S
         process = ServerProcess(
             [sys.executable, str(APPS / f"{app}.py"), *(arg.format(port=port) for arg in args)],
             port=port,
-            ready=lambda: log.exists() and "serving on" in log.read_text(errors="replace"),
+            ready_text="serving on",
             env={**micro_env, "MICRO_SERVER_ADDRESS": f"127.0.0.1:{port}", **(env or {})},
             log_path=log,
             name=app,
