@@ -11,6 +11,7 @@ deadline.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -258,7 +259,7 @@ class Client:
         codec = self.codec(content_type)
         header = {**context.metadata(), **(metadata or {})}
         header[headers.TOPIC] = topic
-        header[headers.ID] = uuid.uuid4().hex
+        header[headers.ID] = f"{random.getrandbits(128):032x}"
         header[headers.CONTENT_TYPE] = codec.content_type
         await self.broker.publish(topic, Message(header, codec.encode(message)))
 

@@ -71,40 +71,29 @@ class Subscription(abc.ABC):
     async def unsubscribe(self) -> None: ...
 
 
-async def deliver(event: Event, handler: EventHandler, auto_ack: bool) -> bool:
-    """Run ``handler`` and settle ``event`` by the broker contract; True when it was acked.
+async def attempt(event: Event, handler: EventHandler, auto_ack: bool) -> str | None:
+    """Run ``handler`` and settle ``event`` by the broker contract; None when acked, else why not.
 
-    Every driver calls this so that the ack rules are the same everywhere.
+    Every driver delivers through this, so that the ack rules are the same everywhere.
     """
     try:
         await handler(event)
-    except Exception:
+    except Exception as exc:
+        log.warning(
+            "topic %s: handler failed; the message will be delivered again", event.topic, exc_info=True
+        )
         await event.nack()
-        return False
+        return f"handler raised {type(exc).__name__}: {exc}"
     if auto_ack:
         await event.ack()
     else:
         await event.nack()  # no-op when the handler settled it
-    return event.outcome is True
+    return None if event.outcome is True else "handler returned without acknowledging"
 
 
-async def attempt(event: Event, handler: EventHandler, auto_ack: bool) -> str | None:
-    """Deliver ``event`` once through :func:`deliver`; None when acked, else why it was not."""
-    raised: list[str] = []
-
-    async def run(event: Event) -> None:
-        try:
-            await handler(event)
-        except Exception as exc:
-            log.warning(
-                "topic %s: handler failed; the message will be delivered again", event.topic, exc_info=True
-            )
-            raised.append(f"handler raised {type(exc).__name__}: {exc}")
-            raise
-
-    if await deliver(event, run, auto_ack):
-        return None
-    return raised[0] if raised else "handler returned without acknowledging"
+async def deliver(event: Event, handler: EventHandler, auto_ack: bool) -> bool:
+    """:func:`attempt`, answering only whether ``event`` was acked."""
+    return await attempt(event, handler, auto_ack) is None
 
 
 def check_message(topic: str, message: Message) -> None:
@@ -114,7 +103,7 @@ def check_message(topic: str, message: Message) -> None:
     for name, value in message.header.items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError(f"header {name!r}: names and values must be str, not {type(value).__name__}")
-        if "\n" in name + value or "\r" in name + value:
+        if "\n" in name or "\n" in value or "\r" in name or "\r" in value:
             raise ValueError(f"header {name!r}: names and values must not contain line breaks")
 
 

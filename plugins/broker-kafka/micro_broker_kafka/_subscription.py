@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from micro_broker_kafka._kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaError, OffsetAndMetadata
+from micro_core import headers
 from micro_core.broker.base import BrokerError, Event, EventHandler, Subscription, attempt
 from micro_core.transport import Message
 
@@ -56,6 +57,7 @@ class _Outcome:
 
 def _message(record: Any) -> Message:
     header = {name: (value or b"").decode("utf-8", "surrogateescape") for name, value in record.headers or ()}
+    header[headers.TOPIC] = record.topic  # not sent as a header (see encode_headers)
     return Message(header, record.value or b"")
 
 
@@ -233,6 +235,7 @@ class KafkaSubscription(Subscription):
         deliveries = 0
         while not self._stopping.is_set():
             deliveries += 1
+            # Each delivery gets headers of its own: a handler may change them; the dead letter must not.
             event = KafkaEvent(
                 record.topic, Message(dict(message.header), message.body), record.partition, record.offset
             )

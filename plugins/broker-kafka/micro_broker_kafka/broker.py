@@ -58,8 +58,16 @@ def bootstrap_servers(address: str) -> list[str]:
 
 
 def encode_headers(header: Mapping[str, str]) -> list[tuple[str, bytes]]:
-    """Micro headers as Kafka record headers; text that came in undecodable goes out as it came."""
-    return [(name, value.encode("utf-8", "surrogateescape")) for name, value in header.items()]
+    """Micro headers as Kafka record headers; text that came in undecodable goes out as it came.
+
+    ``Micro-Topic`` is left out: the record's own topic says it, and each header costs
+    kafka-python encoding and decoding work per record.
+    """
+    return [
+        (name, value.encode("utf-8", "surrogateescape"))
+        for name, value in header.items()
+        if name != headers.TOPIC
+    ]
 
 
 class KafkaBroker(Broker):
@@ -153,7 +161,7 @@ class KafkaBroker(Broker):
         check_message(topic, message)
         producer = self._connected()
         results = self._handoff(loop := asyncio.get_running_loop())
-        record_headers = encode_headers({**message.header, headers.TOPIC: topic})
+        record_headers = encode_headers(message.header)
         await self.ensure_topic(topic)
         written: asyncio.Future[Any] = loop.create_future()
 

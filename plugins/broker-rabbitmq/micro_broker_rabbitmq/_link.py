@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,9 @@ from pika.adapters.asyncio_connection import AsyncioConnection  # type: ignore[i
 from micro_core.broker import BrokerError
 
 log = logging.getLogger("micro.broker.rabbitmq")
+
+#: Seconds between checks for overdue publisher confirms.
+SWEEP_EVERY = 0.1
 
 #: Called from pika for each delivery: (channel, method, properties, body).
 OnMessage = Callable[[Any, Any, Any, bytes], None]
@@ -39,6 +43,29 @@ def _reject(future: asyncio.Future[Any], error: BaseException) -> None:
         future.set_exception(error)
 
 
+class _BatchedConnection(AsyncioConnection):  # type: ignore[misc]
+    """pika hands each frame to the socket with a system call of its own (three per
+    publish, one per ack); this connection joins the frames of one loop iteration into
+    one write. On a busy connection that was the largest single cost of a message."""
+
+    def __init__(self, *args: Any, custom_ioloop: asyncio.AbstractEventLoop, **kwargs: Any) -> None:
+        self._frames: list[bytes] = []
+        self._write_loop = custom_ioloop
+        super().__init__(*args, custom_ioloop=custom_ioloop, **kwargs)
+
+    def _adapter_emit_data(self, data: bytes) -> None:
+        # pika's own hook for adapters: every outgoing frame passes here, in order.
+        if not self._frames:
+            self._write_loop.call_soon(self._write)
+        self._frames.append(data)
+
+    def _write(self) -> None:
+        data = b"".join(self._frames)
+        self._frames.clear()
+        if self._transport is not None:  # None once the connection is gone: nothing to send on
+            super()._adapter_emit_data(data)
+
+
 class Link:
     """A connection with one channel; ``lost`` resolves (to the reason) once it is closed."""
 
@@ -51,14 +78,16 @@ class Link:
         self._connection: Any = None
         self._channel: Any = None
         self._calls: set[asyncio.Future[Any]] = set()
-        self._unconfirmed: dict[int, asyncio.Future[None]] = {}
+        #: Publishes awaiting the server's confirm, by delivery tag: (future, deadline).
+        self._unconfirmed: dict[int, tuple[asyncio.Future[None], float]] = {}
         self._published = 0
+        self._sweeper: asyncio.TimerHandle | None = None
 
     @classmethod
     async def open(cls, parameters: Any, where: str, on_lost: Callable[[Link], None], timeout: float) -> Link:
         """Connect and open a confirm-mode channel; :class:`BrokerError` naming ``where`` if that fails."""
         link = cls(where, on_lost)
-        link._connection = AsyncioConnection(
+        link._connection = _BatchedConnection(
             parameters,
             on_open_callback=link._on_connection_open,
             on_open_error_callback=link._on_connection_error,
@@ -124,10 +153,13 @@ class Link:
             self._on_lost(self)
 
     def _fail(self, error: BrokerError) -> None:
-        for future in [*self._calls, *self._unconfirmed.values()]:
+        for future in [*self._calls, *(future for future, _ in self._unconfirmed.values())]:
             _reject(future, error)
         self._calls.clear()
         self._unconfirmed.clear()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
@@ -135,16 +167,24 @@ class Link:
         if isinstance(method, pika.spec.Basic.Nack):
             error = BrokerError(f"RabbitMQ at {self.where} refused a message (Basic.Nack)")
         tags = [method.delivery_tag]
-        if method.multiple:
-            tags = [tag for tag in self._unconfirmed if tag <= method.delivery_tag]
+        if method.multiple:  # tags are in the order they were sent
+            tags = list(itertools.takewhile(lambda tag: tag <= method.delivery_tag, self._unconfirmed))
         for tag in tags:
-            future = self._unconfirmed.pop(tag, None)
-            if future is None:
+            future, _ = self._unconfirmed.pop(tag, (None, 0.0))
+            if future is None:  # given up on at its deadline
                 continue
             if error is None:
                 _resolve(future, None)
             else:
                 _reject(future, error)
+
+    def _sweep(self) -> None:
+        """Fail the publishes whose confirm is overdue: one timer per link, not one per message."""
+        now = self._loop.time()
+        for tag in [tag for tag, (_, deadline) in self._unconfirmed.items() if deadline <= now]:
+            future, _ = self._unconfirmed.pop(tag)
+            _reject(future, TimeoutError())
+        self._sweeper = self._loop.call_later(SWEEP_EVERY, self._sweep) if self._unconfirmed else None
 
     # --- operations ------------------------------------------------------------------------
 
@@ -163,8 +203,12 @@ class Link:
         finally:
             self._calls.discard(future)
 
-    def publish(self, exchange: str, routing_key: str, body: bytes, properties: Any) -> asyncio.Future[None]:
-        """Send a message; the future resolves when the server confirms it (fails on Nack or loss)."""
+    def publish(
+        self, exchange: str, routing_key: str, body: bytes, properties: Any, deadline: float
+    ) -> asyncio.Future[None]:
+        """Send a message; the future resolves when the server confirms it, fails on a Nack
+        or when the link is lost, and raises :class:`TimeoutError` after ``deadline``
+        (loop time, checked every :data:`SWEEP_EVERY` seconds)."""
         self._check_open()
         tag = self._published + 1
         try:
@@ -174,7 +218,9 @@ class Link:
             raise BrokerError(f"cannot send to {routing_key!r} on RabbitMQ at {self.where}: {exc!r}") from exc
         self._published = tag
         future: asyncio.Future[None] = self._loop.create_future()
-        self._unconfirmed[tag] = future
+        self._unconfirmed[tag] = (future, deadline)
+        if self._sweeper is None:
+            self._sweeper = self._loop.call_later(SWEEP_EVERY, self._sweep)
         return future
 
     async def consume(self, queue: str, on_message: OnMessage) -> str:

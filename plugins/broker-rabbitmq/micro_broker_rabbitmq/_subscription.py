@@ -51,6 +51,8 @@ def _text(value: Any) -> str:
 
 
 def _redeliveries(value: Any) -> int:
+    if value is None:  # the first delivery: no header, and no exception to pay for
+        return 0
     try:
         return max(0, int(value))
     except (TypeError, ValueError):
@@ -69,7 +71,8 @@ class RabbitMQEvent(Event):
         #: How many times this message was delivered before, and failed.
         self.redeliveries = _redeliveries(amqp.get(REDELIVERIES))
         #: The subscriptions whose handlers failed it.
-        self.failed_by = [name for name in _text(amqp.get(FAILED_BY, "")).split(",") if name]
+        failed_by = amqp.get(FAILED_BY)
+        self.failed_by = [name for name in _text(failed_by).split(",") if name] if failed_by else []
 
     async def _settle(self, ok: bool) -> None:
         # A failure is settled by the subscription once the handler is done (republish, then ack).

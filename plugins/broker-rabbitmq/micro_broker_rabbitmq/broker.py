@@ -163,16 +163,23 @@ class RabbitMQBroker(Broker):
             self._up.set()
             log.warning("rabbitmq %s: reconnected", self.where)
 
-    async def _current(self) -> Link:
-        """The open connection, waiting for a reconnection if there is none right now."""
-        while True:
-            if self._supervisor is None:
-                raise BrokerError(f"rabbitmq {self.where}: not connected (call connect() first)")
-            link = self._link
-            if self._up.is_set() and link is not None and link.is_open:
-                return link
-            self._up.clear()
-            await self._up.wait()
+    async def _current(self, deadline: float) -> Link:
+        """The open connection, waiting until ``deadline`` (loop time) for a reconnection."""
+        link = self._link
+        if self._up.is_set() and link is not None and link.is_open:
+            return link
+        async with asyncio.timeout_at(deadline):
+            while True:
+                if self._supervisor is None:
+                    raise BrokerError(f"rabbitmq {self.where}: not connected (call connect() first)")
+                link = self._link
+                if self._up.is_set() and link is not None and link.is_open:
+                    return link
+                self._up.clear()
+                await self._up.wait()
+
+    def _deadline(self) -> float:
+        return asyncio.get_running_loop().time() + self.timeout
 
     # --- publishing --------------------------------------------------------------------------
 
@@ -192,18 +199,16 @@ class RabbitMQBroker(Broker):
 
     async def _send(self, exchange: str, routing_key: str, message: Message) -> None:
         """Send until the server confirms: across reconnections, within ``timeout``."""
+        deadline = self._deadline()
         try:
-            async with asyncio.timeout(self.timeout):
-                while True:
-                    link = await self._current()
-                    properties = self._properties(message.header, message.body, link.frame_max)
-                    try:
-                        await link.publish(exchange, routing_key, message.body, properties)
-                        return
-                    except LinkLost as exc:
-                        log.info(
-                            "rabbitmq %s: publish to %r sent again after %s", self.where, routing_key, exc
-                        )
+            while True:
+                link = await self._current(deadline)
+                properties = self._properties(message.header, message.body, link.frame_max)
+                try:
+                    await link.publish(exchange, routing_key, message.body, properties, deadline)
+                    return
+                except LinkLost as exc:
+                    log.info("rabbitmq %s: publish to %r sent again after %s", self.where, routing_key, exc)
         except TimeoutError:
             raise BrokerError(
                 f"rabbitmq {self.where}: publish to {routing_key!r} not confirmed within {self.timeout:g}s"
@@ -227,7 +232,7 @@ class RabbitMQBroker(Broker):
             return
         where, message = parked
         if where not in self._dead_letter_queues:
-            link = await self._current()
+            link = await self._current(self._deadline())
             await link.call("queue_declare", where, durable=True)
             await link.call("queue_bind", where, self.exchange, routing_key=where)
             self._dead_letter_queues.add(where)
@@ -245,15 +250,16 @@ class RabbitMQBroker(Broker):
                 raise ValueError(f"queue group must be a non-empty name, not {queue!r}")
             _check_short("queue name", f"{topic}:{queue}")
         subscription = RabbitMQSubscription(self, topic, queue, handler, auto_ack)
+        deadline = self._deadline()
         try:
-            async with asyncio.timeout(self.timeout):
-                while True:
-                    link = await self._current()
-                    try:
+            while True:
+                link = await self._current(deadline)
+                try:
+                    async with asyncio.timeout_at(deadline):
                         await subscription.attach(link)
-                        break
-                    except LinkLost:
-                        continue
+                    break
+                except LinkLost:
+                    continue
         except TimeoutError:
             raise BrokerError(f"rabbitmq {self.where}: subscribe to {topic!r} timed out") from None
         self._subscriptions.add(subscription)
