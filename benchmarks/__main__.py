@@ -8,27 +8,28 @@ Every case is bounded in calls and seconds; the full run takes under 10 minutes 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 from benchmarks import brokers, codecs, nameko, rpc, startup
-from benchmarks.harness import Result, load_average, machine
+from benchmarks.harness import Result, load_average, machine, median_round
 from benchmarks.report import write_report
 from benchmarks.servers import Unavailable, kafka, rabbitmq
 from micro_core import run
 
 HERE = Path(__file__).resolve().parent
 
-FULL = rpc.Plan(payloads=(100, 4096), concurrency=(1, 16, 64), calls=20000, max_seconds=20)
+FULL = rpc.Plan(payloads=(100, 4096), concurrency=(1, 16, 64), calls=8000, max_seconds=10, rounds=3)
 QUICK = rpc.Plan(payloads=(100,), concurrency=(1, 64), calls=3000, max_seconds=5)
 #: nameko runs a few hundred calls a second: fewer calls keep its cases near 10 s each.
 NAMEKO = rpc.Plan(payloads=(100,), concurrency=(1, 16), calls=3000, max_seconds=10)
 #: Throughput with 64 publishes awaiting confirmation, then the latency of one message at a time.
-BROKERS_FULL = (brokers.Plan(10000, window=64, max_seconds=20, rounds=3), brokers.Plan(1000, 1, 10, rounds=3))
+BROKERS_FULL = (brokers.Plan(10000, window=64, max_seconds=20, rounds=5), brokers.Plan(1000, 1, 10, rounds=3))
 BROKERS_QUICK = (brokers.Plan(1000, window=64, max_seconds=5), brokers.Plan(200, 1, 3))
 GROUPS = ("rpc", "broker", "codec", "startup")
 CODEC_FULL = rpc.Plan(payloads=(100, 4096), concurrency=(1, 64), calls=5000, max_seconds=10)
@@ -50,12 +51,25 @@ async def rpc_cases(plan: rpc.Plan, results: list[Result], amqp: str | None) -> 
             nameko_rows[concurrency] = nameko.bench_nameko(
                 python, amqp, NAMEKO.payloads[0], concurrency, NAMEKO.calls, NAMEKO.max_seconds
             )
+    widest = (plan.payloads[0], plan.concurrency[-1])
     for size in plan.payloads:
         for concurrency in plan.concurrency:
-            floor = await rpc.bench_asyncio_echo(size, concurrency, plan)
-            raw = await rpc.bench_raw_grpc(size, concurrency, plan)
-            http = await rpc.bench_micro("http", size, concurrency, plan)
-            grpc = await rpc.bench_micro("grpc", size, concurrency, plan)
+            cases: dict[str, Callable[[], Awaitable[Result]]] = {
+                "floor": functools.partial(rpc.bench_asyncio_echo, size, concurrency, plan),
+                "raw": functools.partial(rpc.bench_raw_grpc, size, concurrency, plan),
+                "http": functools.partial(rpc.bench_micro, "http", size, concurrency, plan),
+                "grpc": functools.partial(rpc.bench_micro, "grpc", size, concurrency, plan),
+            }
+            if (size, concurrency) == widest:  # the registry's cost: the same calls to a fixed address
+                cases["direct"] = functools.partial(
+                    rpc.bench_micro, "http", size, concurrency, plan, direct=True
+                )
+            rounds: dict[str, list[Result]] = {name: [] for name in cases}
+            for _ in range(plan.rounds):
+                for name, case in cases.items():
+                    rounds[name].append(await case())
+            median = {name: median_round(measured) for name, measured in rounds.items()}
+            floor, raw, http, grpc = median["floor"], median["raw"], median["http"], median["grpc"]
             peer = (
                 [nameko_rows.pop(concurrency)]
                 if size == NAMEKO.payloads[0] and concurrency in nameko_rows
@@ -65,16 +79,10 @@ async def rpc_cases(plan: rpc.Plan, results: list[Result], amqp: str | None) -> 
             if raw.p50_ms:
                 http.ratios["p50 / raw grpc.aio p50"] = http.p50_ms / raw.p50_ms
                 grpc.ratios["p99 / raw grpc.aio p99"] = grpc.p99_ms / raw.p99_ms
+            if "direct" in median:
+                results.append(median["direct"])
+                http.ratios["direct address"] = http.rate / median["direct"].rate
     results += nameko_rows.values()  # at a concurrency the plan does not run micro at
-    size, concurrency = plan.payloads[0], plan.concurrency[-1]
-    direct = await rpc.bench_micro("http", size, concurrency, plan, direct=True)
-    through_registry = next(
-        r
-        for r in results
-        if r.name == "micro http" and r.params == {"payload": size, "concurrency": concurrency}
-    )
-    results.append(compare(direct, []))
-    through_registry.ratios["direct address"] = through_registry.rate / direct.rate
     messages = plan.calls // 4
     raw_stream = await rpc.bench_stream_grpc(messages, plan)
     results += [raw_stream, compare(await rpc.bench_stream_micro(messages, plan), [raw_stream])]

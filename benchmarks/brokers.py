@@ -25,7 +25,7 @@ import msgspec
 import pika  # type: ignore[import-untyped]
 from pika.adapters.asyncio_connection import AsyncioConnection  # type: ignore[import-untyped]
 
-from benchmarks.harness import Result, measure
+from benchmarks.harness import Result, measure, median_round
 from micro_core import Options, Service
 
 #: Messages published and consumed before the clock starts: connections, queues, code paths.
@@ -240,15 +240,6 @@ async def bench_raw_pika(address: str, plan: Plan) -> Result:
 Bench = Callable[[str, Plan], Awaitable[Result]]
 
 
-def _median(results: list[Result]) -> Result:
-    """The round with the median rate; the note lists every round, so the spread shows."""
-    middle = sorted(results, key=lambda r: r.rate)[len(results) // 2]
-    if len(results) > 1:
-        rates = ", ".join(f"{r.rate:,.0f}" for r in results)
-        middle.note = "; ".join(filter(None, [f"median of {len(results)} rounds ({rates}/s)", middle.note]))
-    return middle
-
-
 async def against_raw(raw_bench: Bench, broker: str, address: str, plans: Sequence[Plan]) -> list[Result]:
     """For each plan, the raw client's case and micro's in alternating rounds (noise hits both),
     the median round of each reported, micro's rate and p50 as ratios to the raw ones."""
@@ -260,7 +251,7 @@ async def against_raw(raw_bench: Bench, broker: str, address: str, plans: Sequen
         for _ in range(plan.rounds):
             raws.append(await raw_bench(address, plan))
             micros.append(await bench_micro(broker, environ, plan))
-        raw, micro = _median(raws), _median(micros)
+        raw, micro = median_round(raws), median_round(micros)
         micro.ratios[raw.name] = micro.rate / raw.rate if raw.rate else 0.0
         if raw.p50_ms:
             micro.ratios[f"p50 / {raw.name} p50"] = micro.p50_ms / raw.p50_ms

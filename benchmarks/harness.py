@@ -81,6 +81,19 @@ def measure(
     return Result(group, name, done, seconds, p50, p99, dict(params))
 
 
+def median_round(results: Sequence[Result]) -> Result:
+    """The round with the median rate; its note lists every round's rate, so the spread shows.
+
+    Cases compared with each other run in alternating rounds, so that the machine's
+    noise (easily ±30% between two runs of one case here) hits all of them alike.
+    """
+    middle = sorted(results, key=lambda r: r.rate)[len(results) // 2]
+    if len(results) > 1:
+        rates = ", ".join(f"{r.rate:,.0f}" for r in results)
+        middle.note = "; ".join(filter(None, [f"median of {len(results)} rounds ({rates}/s)", middle.note]))
+    return middle
+
+
 class Peer:
     """A benchmark server in its own process, ready once it prints a line containing one of
     ``ready`` (by default ``ready`` or, for micro services, ``serving on``)."""

@@ -25,8 +25,11 @@ HEADER = struct.Struct("!I")
 class Plan:
     payloads: tuple[int, ...]
     concurrency: tuple[int, ...]
+    #: Calls per case and round.
     calls: int
     max_seconds: float
+    #: Alternating rounds of the cases compared at one payload and concurrency; the median is reported.
+    rounds: int = 1
 
 
 def payload(size: int) -> dict[str, str]:

@@ -300,27 +300,31 @@ class _Service(grpc.GenericRpcHandler):  # type: ignore[misc, unused-ignore]
         """Run ``work`` in a task of its own; the returned future settles with it.
 
         Cancelling the future (gRPC cancelling the call) leaves the task running: a
-        lighter ``asyncio.shield``, one future and one callback per call.
+        lighter ``asyncio.shield``. The task settles the future from its own last step
+        rather than from a done-callback, which saves the call one trip round the loop.
         """
-        task = asyncio.ensure_future(work)
-        result: asyncio.Future[T] = task.get_loop().create_future()
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[T] = loop.create_future()
+        task = loop.create_task(self._settle(work, result))
         self._running.add(task)
-        task.add_done_callback(functools.partial(self._finished, result))
+        task.add_done_callback(self._running.discard)
         return result
 
-    def _finished(self, result: asyncio.Future[T], task: asyncio.Task[T]) -> None:
-        self._running.discard(task)
-        if task.cancelled():
+    @staticmethod
+    async def _settle(work: Coroutine[Any, Any, T], result: asyncio.Future[T]) -> None:
+        try:
+            value = await work
+        except asyncio.CancelledError:
             result.cancel()
-            return
-        # Retrieved even when the caller left before seeing it, so it is not "never retrieved".
-        exc = task.exception()
-        if result.cancelled():
-            return
-        if exc is not None:
-            result.set_exception(exc)
+            raise
+        except BaseException as exc:
+            if not result.done():  # done: gRPC gave up on the call; nobody is waiting
+                result.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
         else:
-            result.set_result(task.result())
+            if not result.done():
+                result.set_result(value)
 
     def service(self, details: Any) -> Any:
         header = from_metadata(details.invocation_metadata)

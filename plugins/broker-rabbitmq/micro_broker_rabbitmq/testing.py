@@ -8,6 +8,7 @@ system node or another test run. Its data survive :meth:`RabbitMQServer.restart`
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 #: The ``open_broker`` fixture: connect a broker (settings as keywords), closed after the test.
 OpenBroker = Callable[..., Awaitable["RabbitMQBroker"]]
 
+log = logging.getLogger("micro.broker.rabbitmq.testing")
+
 _SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 _CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
 
@@ -40,10 +43,7 @@ class RabbitMQServer:
     def __init__(self, workdir: Path) -> None:
         _installed()
         self.workdir = workdir
-        self.port = free_port()
         self.epmd_port = free_port()
-        self.dist_port = free_port()
-        self.node = f"rabbit-test-{self.port}@localhost"
         (workdir / "enabled_plugins").write_text("[].\n")
         cookie = workdir / ".erlang.cookie"
         cookie.write_text(uuid.uuid4().hex)
@@ -51,10 +51,7 @@ class RabbitMQServer:
         no_epmd = "-start_epmd false"
         self.env = {
             "HOME": str(workdir),
-            "RABBITMQ_NODENAME": self.node,
             "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
-            "RABBITMQ_NODE_PORT": str(self.port),
-            "RABBITMQ_DIST_PORT": str(self.dist_port),
             "ERL_EPMD_ADDRESS": "127.0.0.1",
             "ERL_EPMD_PORT": str(self.epmd_port),
             "RABBITMQ_MNESIA_BASE": str(workdir / "mnesia"),
@@ -72,6 +69,19 @@ class RabbitMQServer:
             name="epmd",
         )
         self._node: ServerProcess | None = None
+        self._booted_once = False
+        self._choose_ports()
+
+    def _choose_ports(self) -> None:
+        """Free ports for AMQP and Erlang distribution; the node is named after the first."""
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.node = f"rabbit-test-{self.port}@localhost"
+        self.env.update(
+            RABBITMQ_NODENAME=self.node,
+            RABBITMQ_NODE_PORT=str(self.port),
+            RABBITMQ_DIST_PORT=str(self.dist_port),
+        )
 
     @property
     def address(self) -> str:
@@ -93,19 +103,40 @@ class RabbitMQServer:
         return port_open(self.port) and self.ctl("await_startup", "--timeout", "30").returncode == 0
 
     def start(self, timeout: float = 120) -> RabbitMQServer:
-        """Start epmd (once) and the node; returns when the node has booted."""
+        """Start epmd (once) and the node; returns when the node has booted.
+
+        A first start that fails is tried once more on fresh ports: a port ``free_port``
+        found free can be taken by another process before the node binds it. If the node
+        still does not come up, epmd is stopped too, so nothing is left running.
+        """
         if self._epmd.process is None:
             self._epmd.start()
+        try:
+            try:
+                self._node = self._start_node(timeout)
+            except RuntimeError as exc:
+                if self._booted_once:
+                    raise
+                log.warning("RabbitMQ did not start, trying once more on other ports: %s", exc)
+                self._choose_ports()
+                self._node = self._start_node(timeout)
+        except BaseException:
+            if not self._booted_once:
+                self._epmd.stop()
+            raise
+        self._booted_once = True
+        return self
+
+    def _start_node(self, timeout: float) -> ServerProcess:
         node = ServerProcess(
             [_SERVER], port=self.port, ready=self._booted, env=self.env, cwd=self.workdir, name=self.node
         )
         try:
-            self._node = node.start(timeout)
+            return node.start(timeout)
         except (RuntimeError, TimeoutError) as exc:
-            log = self.workdir / "log" / f"{self.node}.log"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
-            raise RuntimeError(f"{exc}; the end of {log}:\n{tail}") from exc
-        return self
+            log_file = self.workdir / "log" / f"{self.node}.log"
+            tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else "(no log)"
+            raise RuntimeError(f"{exc}; the end of {log_file}:\n{tail}") from exc
 
     def stop_node(self) -> None:
         """Stop the node (SIGTERM, as a service manager does); epmd and the data stay."""
