@@ -163,17 +163,21 @@ class RabbitMQBroker(Broker):
             self._up.set()
             log.warning("rabbitmq %s: reconnected", self.where)
 
+    def _open_link(self) -> Link | None:
+        link = self._link
+        return link if self._up.is_set() and link is not None and link.is_open else None
+
     async def _current(self, deadline: float) -> Link:
         """The open connection, waiting until ``deadline`` (loop time) for a reconnection."""
-        link = self._link
-        if self._up.is_set() and link is not None and link.is_open:
+        link = self._open_link()
+        if link is not None:
             return link
         async with asyncio.timeout_at(deadline):
             while True:
                 if self._supervisor is None:
                     raise BrokerError(f"rabbitmq {self.where}: not connected (call connect() first)")
-                link = self._link
-                if self._up.is_set() and link is not None and link.is_open:
+                link = self._open_link()
+                if link is not None:
                     return link
                 self._up.clear()
                 await self._up.wait()
