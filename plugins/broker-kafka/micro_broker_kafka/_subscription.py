@@ -154,7 +154,12 @@ class KafkaSubscription(Subscription):
         if self._assigned and not self._joined.done():
             self._to_loop(self._resolve, self._joined)
         if batch:
-            outcome = asyncio.run_coroutine_threadsafe(self._deliver_batch(batch), self._loop).result()
+            # Decoded here, so the event loop only runs handlers (it also serves every publish).
+            messages = {
+                partition: [(record, _message(record)) for record in records]
+                for partition, records in batch.items()
+            }
+            outcome = asyncio.run_coroutine_threadsafe(self._deliver_batch(messages), self._loop).result()
             for partition, offset in outcome.rewind.items():
                 consumer.seek(partition, offset)
             self._commit(consumer, outcome.commit)
@@ -211,27 +216,26 @@ class KafkaSubscription(Subscription):
 
     # --- on the event loop ---------------------------------------------------------------
 
-    async def _deliver_batch(self, batch: dict[Any, list[Any]]) -> _Outcome:
+    async def _deliver_batch(self, batch: dict[Any, list[tuple[Any, Message]]]) -> _Outcome:
         self._delivering = asyncio.current_task()
         outcome = _Outcome()
         for partition, records in batch.items():
-            for record in records:
+            for record, message in records:
                 if self._stopping.is_set():
                     return outcome
-                if not await self._handle(record):
+                if not await self._handle(record, message):
                     outcome.rewind[partition] = record.offset
                     break
                 outcome.commit[partition] = record.offset + 1
         return outcome
 
-    async def _handle(self, record: Any) -> bool:
+    async def _handle(self, record: Any, message: Message) -> bool:
         """Deliver one record, again on failure; True once handled or dead-lettered.
 
         Redelivery happens here rather than by seeking back: a seek races kafka-python's
         prefetch, and a message in hand cannot be lost that way. Until this returns True
         nothing after the record is committed, so a crash still redelivers it.
         """
-        message = _message(record)
         deliveries = 0
         while not self._stopping.is_set():
             deliveries += 1
