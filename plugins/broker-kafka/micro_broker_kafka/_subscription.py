@@ -151,7 +151,7 @@ class KafkaSubscription(Subscription):
             return
         if self._fresh:
             self._pin_start(consumer, batch)
-        if self._assigned and not self._joined.done():
+        if self._assigned and not self._fresh and not self._joined.done():
             self._to_loop(self._resolve, self._joined)
         if batch:
             # Decoded here, so the event loop only runs handlers (it also serves every publish).
@@ -169,19 +169,28 @@ class KafkaSubscription(Subscription):
 
         The group starts at the end of the log; without this commit, a member that took
         over a partition before anything was committed would start at the end again and
-        skip what was published in between.
+        skip what was published in between. A partition whose pin failed (the commit
+        meets a rebalance when members join together) stays fresh and is tried again
+        after the next poll, and the subscription is not ready until every partition it
+        holds is pinned: so nothing published after ``subscribe`` returned is skipped.
         """
-        fresh, self._fresh = self._fresh, set()
-        for partition in fresh:
+        for partition in list(self._fresh):
             try:
                 if consumer.committed(partition, timeout_ms=_COMMIT_TIMEOUT_MS) is None:
                     records = batch.get(partition)
                     start = records[0].offset if records else consumer.position(partition)
-                    self._commit(consumer, {partition: start})
+                    consumer.commit(
+                        {partition: OffsetAndMetadata(start, "", -1)}, timeout_ms=_COMMIT_TIMEOUT_MS
+                    )
             except KafkaError as exc:
-                log.warning(
-                    "kafka %s: start offset of %s not pinned: %s", self._broker.address, partition, exc
+                log.info(
+                    "kafka %s: start offset of %s not pinned yet, trying again: %s",
+                    self._broker.address,
+                    partition,
+                    exc,
                 )
+            else:
+                self._fresh.discard(partition)
 
     def _commit(self, consumer: Any, offsets: dict[Any, int]) -> None:
         """Commit handled offsets; a failed commit only means those records come again."""
