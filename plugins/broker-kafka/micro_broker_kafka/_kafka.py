@@ -23,7 +23,7 @@ with warnings.catch_warnings():
     )
     from kafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
     from kafka.net.inet import KafkaNetSocket  # type: ignore[import-untyped]
-    from kafka.structs import OffsetAndMetadata  # type: ignore[import-untyped]
+    from kafka.structs import OffsetAndMetadata, TopicPartition  # type: ignore[import-untyped]
 
 
 def _close_refused_sockets() -> None:
@@ -59,5 +59,6 @@ __all__ = [
     "KafkaProducer",
     "OffsetAndMetadata",
     "TopicAlreadyExistsError",
+    "TopicPartition",
     "send_would_block",
 ]

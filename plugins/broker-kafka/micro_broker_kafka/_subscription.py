@@ -17,7 +17,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from micro_broker_kafka._kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaError, OffsetAndMetadata
+from micro_broker_kafka._kafka import (
+    ConsumerRebalanceListener,
+    KafkaConsumer,
+    KafkaError,
+    OffsetAndMetadata,
+    TopicPartition,
+)
 from micro_core import headers
 from micro_core.broker.base import BrokerError, Event, EventHandler, Subscription, attempt
 from micro_core.transport import Message
@@ -151,7 +157,7 @@ class KafkaSubscription(Subscription):
             return
         if self._fresh:
             self._pin_start(consumer, batch)
-        if self._assigned and not self._fresh and not self._joined.done():
+        if self._assigned and not self._fresh and not self._joined.done() and self._all_pinned(consumer):
             self._to_loop(self._resolve, self._joined)
         if batch:
             # Decoded here, so the event loop only runs handlers (it also serves every publish).
@@ -191,6 +197,24 @@ class KafkaSubscription(Subscription):
                 )
             else:
                 self._fresh.discard(partition)
+
+    def _all_pinned(self, consumer: Any) -> bool:
+        """Whether the group has a start offset for every partition of the topic, whoever holds it.
+
+        A member can be handed nothing at first (more members than partitions, or a
+        first assignment made before the group leader knew the topic's partitions):
+        it is ready only once the members that do hold them have pinned their starts.
+        """
+        partitions = consumer.partitions_for_topic(self.topic)
+        if not partitions:
+            return False
+        try:
+            return all(
+                consumer.committed(TopicPartition(self.topic, p), timeout_ms=_COMMIT_TIMEOUT_MS) is not None
+                for p in partitions
+            )
+        except KafkaError:
+            return False
 
     def _commit(self, consumer: Any, offsets: dict[Any, int]) -> None:
         """Commit handled offsets; a failed commit only means those records come again."""
