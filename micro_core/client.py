@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -45,6 +44,13 @@ class Call:
     retries: int
     address: str | None = None
     filters: Sequence[Filter] = field(default_factory=tuple)
+
+
+def _new_id() -> str:
+    """128 random bits in hex, like ``uuid4().hex``: ids need uniqueness, not secrecy, and
+    ``os.urandom`` (under ``uuid4``) releases the GIL, a thread switch per message when
+    other threads are busy. ``random`` is reseeded in a forked child."""
+    return f"{random.getrandbits(128):032x}"
 
 
 class Pool:
@@ -229,7 +235,7 @@ class Client:
             self._header(service, endpoint, codec, metadata),
             b"" if request is None else codec.encode(request),
         )
-        opening.header[headers.STREAM] = uuid.uuid4().hex
+        opening.header[headers.STREAM] = _new_id()
         call = Call(service, endpoint, opening, self.timeout, self.retries, address, filters)
         return ClientStream(self, call, codec, response_type)
 
@@ -259,7 +265,7 @@ class Client:
         codec = self.codec(content_type)
         header = {**context.metadata(), **(metadata or {})}
         header[headers.TOPIC] = topic
-        header[headers.ID] = f"{random.getrandbits(128):032x}"
+        header[headers.ID] = _new_id()
         header[headers.CONTENT_TYPE] = codec.content_type
         await self.broker.publish(topic, Message(header, codec.encode(message)))
 
