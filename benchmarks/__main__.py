@@ -26,12 +26,12 @@ HERE = Path(__file__).resolve().parent
 
 #: Bounded by time more than by count: the fast cases make 40 000 calls in well under a second
 #: each, the gRPC ones stop at 3 s, so every round lasts long enough to mean something.
-FULL = rpc.Plan(payloads=(100, 4096), concurrency=(1, 16, 64), calls=40000, max_seconds=3, rounds=3)
+FULL = rpc.Plan(payloads=(100, 4096), concurrency=(1, 16, 64), calls=40000, max_seconds=3, rounds=5)
 QUICK = rpc.Plan(payloads=(100,), concurrency=(1, 64), calls=3000, max_seconds=5)
 #: nameko runs a few hundred calls a second: fewer calls keep its cases near 10 s each.
 NAMEKO = rpc.Plan(payloads=(100,), concurrency=(1, 16), calls=3000, max_seconds=10)
 #: Throughput with 64 publishes awaiting confirmation, then the latency of one message at a time.
-BROKERS_FULL = (brokers.Plan(10000, window=64, max_seconds=20, rounds=5), brokers.Plan(1000, 1, 10, rounds=3))
+BROKERS_FULL = (brokers.Plan(10000, window=64, max_seconds=20, rounds=7), brokers.Plan(1000, 1, 10, rounds=3))
 BROKERS_QUICK = (brokers.Plan(1000, window=64, max_seconds=5), brokers.Plan(200, 1, 3))
 GROUPS = ("rpc", "broker", "codec", "startup")
 CODEC_FULL = rpc.Plan(payloads=(100, 4096), concurrency=(1, 64), calls=5000, max_seconds=10)

@@ -82,13 +82,18 @@ def measure(
 
 
 def median_round(results: Sequence[Result]) -> Result:
-    """The round with the median rate; its note lists every round's rate, so the spread shows.
+    """The round with the median rate, its p50 and p99 the medians of the rounds' own; its note
+    lists every round's rate, so the spread shows.
 
     Cases compared with each other run in alternating rounds, so that the machine's
-    noise (easily ±30% between two runs of one case here) hits all of them alike.
+    noise (easily ±30% between two runs of one case here) hits all of them alike. Each
+    statistic is a median over the rounds on its own: one round's stall moves one round's
+    p99, and the ratio of two p99s should not hang on a single round.
     """
     middle = sorted(results, key=lambda r: r.rate)[len(results) // 2]
     if len(results) > 1:
+        middle.p50_ms = statistics.median(r.p50_ms for r in results)
+        middle.p99_ms = statistics.median(r.p99_ms for r in results)
         rates = ", ".join(f"{r.rate:,.0f}" for r in results)
         middle.note = "; ".join(filter(None, [f"median of {len(results)} rounds ({rates}/s)", middle.note]))
     return middle

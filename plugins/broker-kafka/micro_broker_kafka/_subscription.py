@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from micro_broker_kafka import _envelope
 from micro_broker_kafka._kafka import (
     ConsumerRebalanceListener,
     KafkaConsumer,
@@ -24,7 +25,6 @@ from micro_broker_kafka._kafka import (
     OffsetAndMetadata,
     TopicPartition,
 )
-from micro_core import headers
 from micro_core.broker.base import BrokerError, Event, EventHandler, Subscription, attempt
 from micro_core.transport import Message
 
@@ -59,12 +59,6 @@ class _Outcome:
 
     commit: dict[Any, int] = field(default_factory=dict)
     rewind: dict[Any, int] = field(default_factory=dict)
-
-
-def _message(record: Any) -> Message:
-    header = {name: (value or b"").decode("utf-8", "surrogateescape") for name, value in record.headers or ()}
-    header[headers.TOPIC] = record.topic  # not sent as a header (see encode_headers)
-    return Message(header, record.value or b"")
 
 
 class KafkaSubscription(Subscription):
@@ -162,7 +156,7 @@ class KafkaSubscription(Subscription):
         if batch:
             # Decoded here, so the event loop only runs handlers (it also serves every publish).
             messages = {
-                partition: [(record, _message(record)) for record in records]
+                partition: [(record, _envelope.decode(record)) for record in records]
                 for partition, records in batch.items()
             }
             outcome = asyncio.run_coroutine_threadsafe(self._deliver_batch(messages), self._loop).result()

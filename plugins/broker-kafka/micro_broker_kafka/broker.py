@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from micro_broker_kafka import plugin
+from micro_broker_kafka import _envelope, plugin
 from micro_broker_kafka._handoff import Handoff, reject, resolve
 from micro_broker_kafka._kafka import (
     KafkaAdminClient,
@@ -23,7 +23,6 @@ from micro_broker_kafka._kafka import (
     send_would_block,
 )
 from micro_broker_kafka._subscription import KafkaSubscription
-from micro_core import headers
 from micro_core.broker.base import (
     DEFAULT_MAX_REDELIVERIES,
     Broker,
@@ -55,19 +54,6 @@ def bootstrap_servers(address: str) -> list[str]:
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"kafka broker address {entry!r} in {address!r} is not host:port")
     return servers
-
-
-def encode_headers(header: Mapping[str, str]) -> list[tuple[str, bytes]]:
-    """Micro headers as Kafka record headers; text that came in undecodable goes out as it came.
-
-    ``Micro-Topic`` is left out: the record's own topic says it, and each header costs
-    kafka-python encoding and decoding work per record.
-    """
-    return [
-        (name, value.encode("utf-8", "surrogateescape"))
-        for name, value in header.items()
-        if name != headers.TOPIC
-    ]
 
 
 class KafkaBroker(Broker):
@@ -161,12 +147,13 @@ class KafkaBroker(Broker):
         check_message(topic, message)
         producer = self._connected()
         results = self._handoff(loop := asyncio.get_running_loop())
-        record_headers = encode_headers(message.header)
-        await self.ensure_topic(topic)
+        value = _envelope.encode(message)
+        if topic not in self._topics:
+            await self.ensure_topic(topic)
         written: asyncio.Future[Any] = loop.create_future()
 
         def send() -> None:
-            sent = producer.send(topic, value=message.body, headers=record_headers)
+            sent = producer.send(topic, value=value)
             sent.add_callback(results.put, resolve, written)
             sent.add_errback(results.put, reject, written)
 

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from micro_broker_kafka import KafkaBroker, KafkaEvent
+from micro_broker_kafka._kafka import KafkaProducer
 from micro_core.broker.base import DEAD_LETTER_REASON, BrokerError, Event
 from micro_core.testing import EventRecorder
 from micro_core.testing.processes import free_port
@@ -23,6 +24,23 @@ async def test_a_subscriber_gets_headers_and_body(broker: KafkaBroker, topic: st
     assert event.message.body == b"\x00payload\xff"
     assert event.message.header == {"Trace-Id": "t-1", "Émoji": "✓", "Micro-Topic": topic}
     assert isinstance(event, KafkaEvent) and event.offset >= 0
+
+
+async def test_a_record_from_a_plain_kafka_producer_arrives_as_its_value_and_headers(
+    kafka_server, broker: KafkaBroker, topic: str
+) -> None:
+    recorder = await EventRecorder.subscribe(broker, topic)
+    producer = await asyncio.to_thread(KafkaProducer, bootstrap_servers=kafka_server.address)
+    try:
+        sent = producer.send(
+            topic, value=b'{"not": "micro"}', headers=[("Trace-Id", b"t-1"), ("Raw", b"\xff")]
+        )
+        await asyncio.to_thread(sent.get, 30)
+    finally:
+        await asyncio.to_thread(producer.close)
+    [event] = await recorder.wait(1)
+    assert event.message.body == b'{"not": "micro"}'
+    assert event.message.header == {"Trace-Id": "t-1", "Raw": "\ufffd", "Micro-Topic": topic}
 
 
 async def test_a_queue_group_shares_the_messages(broker_factory: BrokerFactory, topic: str) -> None:
