@@ -10,6 +10,7 @@ import stat
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -137,6 +138,22 @@ async def test_expired_files_are_removed_by_readers(registry: LocalRegistry, dir
     with pytest.raises(ServiceNotFound):
         await registry.get_service("greeter")
     assert not list(directory.rglob("*.json"))
+
+
+async def test_temporary_files_of_a_writer_killed_mid_write_are_removed_by_readers(
+    registry: LocalRegistry, directory: Path
+) -> None:
+    await registry.register(greeter())
+    service_dir = next(directory.iterdir())
+    stale, fresh = service_dir / ".tmp-killed", service_dir / ".tmp-writing"
+    stale.write_bytes(b'{"service": {"na')
+    fresh.write_bytes(b'{"service": {"na')
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    [service] = await registry.get_service("greeter")
+    assert [node.id for node in service.nodes] == ["greeter-1"]
+    assert not stale.exists()
+    assert fresh.exists()  # a write in progress is left alone
 
 
 # --- real processes ---------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Nothing to install and nothing to run: each node is one file,
 ``<dir>/<service>/<node id>.json``, holding the service with just that node and the
 absolute time it ``expires``. Files are replaced atomically, so a reader sees an old
 or a new registration, never half of one; a node whose process died (even by SIGKILL)
-stops being renewed and is dropped by the first reader after its expiry.
+stops being renewed and is dropped by the first reader after its expiry; the temporary
+file of a writer killed mid-write goes the same way after a minute.
 
 Reading is a handful of ``stat`` calls plus a read of each file that changed since
 this instance last looked, so the poll that feeds watchers stays cheap; the selector
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 _SUFFIX = ".json"
 _TEMP_PREFIX = ".tmp-"
+#: Seconds after which a temporary file is a leftover of a writer killed mid-write (a write
+#: takes microseconds); readers remove it.
+_STALE_TEMP_AGE = 60.0
 
 
 class _Record(msgspec.Struct):
@@ -179,11 +183,14 @@ class LocalRegistry(Registry):
         live: dict[Path, Service] = {}
         for directory in service_dirs:
             try:
-                files = sorted((e for e in os.scandir(directory) if _is_entry(e.name)), key=lambda e: e.name)
+                names = list(os.scandir(directory))
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as exc:
                 raise RegistryUnavailable(f"cannot list {directory}: {exc}") from exc
+            files = sorted((e for e in names if _is_entry(e.name)), key=lambda e: e.name)
+            for leftover in (e for e in names if e.name.startswith(_TEMP_PREFIX)):
+                _remove_if_stale(Path(leftover.path), now)
             for file in files:
                 path = Path(file.path)
                 try:
@@ -247,6 +254,14 @@ class LocalRegistry(Registry):
 
 def _key(stat: os.stat_result) -> _FileKey:
     return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def _remove_if_stale(temp: Path, now: float) -> None:
+    """Remove a temporary file left by a writer that died between writing and renaming it."""
+    with contextlib.suppress(OSError):
+        if temp.stat().st_mtime < now - _STALE_TEMP_AGE:
+            temp.unlink()
+            temp.parent.rmdir()  # fails, as it should, while the service has other files
 
 
 def _is_entry(name: str) -> bool:
