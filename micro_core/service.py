@@ -143,31 +143,53 @@ class Service:
     # --- lifecycle ---------------------------------------------------------------------
 
     async def connect(self) -> None:
-        """Connect the registry and broker, enough to call and publish without serving."""
+        """Connect the registry and broker, enough to call and publish without serving.
+
+        If either fails, both are closed again before the error propagates.
+        """
         if not self._connected:
-            await self.registry.connect()
-            await self.broker.connect()
-            self._connected = True
+            self._connected = True  # set first, so that close() also undoes half a connect
+            try:
+                await self.registry.connect()
+                await self.broker.connect()
+            except BaseException:
+                await self.close()
+                raise
 
     async def start(self) -> None:
-        """Listen, register, subscribe; returns once the service answers calls."""
+        """Listen, register, subscribe; returns once the service answers calls.
+
+        A start that fails part-way undoes what it did (deregisters, stops listening,
+        closes connections) before the error propagates, so nothing is left open or
+        registered; like a stopped service, the service is then spent.
+        """
         await self.plugins.before_start(self)
-        await self.connect()
-        bound = await self.server.start(self.options["server_address"])
-        self.address = self.options["server_advertise"] or bound
-        await self.registry.register(self.entry(), self.options["register_ttl"])
-        self._renewal = asyncio.create_task(self._renew(), name=f"{self.name} registration")
-        for sub in self._subscribers:
-            handler = self.plugins.wrap_subscriber(sub.topic, self._event_handler(sub.handler))
-            self._subscriptions.append(
-                await self.broker.subscribe(sub.topic, handler, queue=sub.queue, auto_ack=sub.auto_ack)
-            )
+        try:
+            await self.connect()
+            bound = await self.server.start(self.options["server_address"])
+            self.address = self.options["server_advertise"] or bound
+            await self.registry.register(self.entry(), self.options["register_ttl"])
+            self._renewal = asyncio.create_task(self._renew(), name=f"{self.name} registration")
+            for sub in self._subscribers:
+                handler = self.plugins.wrap_subscriber(sub.topic, self._event_handler(sub.handler))
+                self._subscriptions.append(
+                    await self.broker.subscribe(sub.topic, handler, queue=sub.queue, auto_ack=sub.auto_ack)
+                )
+        except BaseException:
+            await self._release(grace=None)
+            raise
         await self.plugins.after_start(self)
         log.info("%s %s serving on %s", self.name, self.version, self.address)
 
     async def stop(self) -> None:
         """Deregister first, then stop taking calls, drain in-flight ones, and close everything."""
         await self.plugins.before_stop(self)
+        await self._release(grace=self.options["shutdown_grace"])
+        await self.plugins.after_stop(self)
+
+    async def _release(self, grace: float | None) -> None:
+        """Deregister, unsubscribe, stop listening (after up to ``grace`` seconds for calls in
+        flight; None: none can be), and close every connection."""
         if self._renewal is not None:
             self._renewal.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -182,10 +204,10 @@ class Service:
         for subscription in self._subscriptions:
             await subscription.unsubscribe()
         self._subscriptions.clear()
-        await self.server.drain(self.options["shutdown_grace"])
+        if grace is not None:
+            await self.server.drain(grace)
         await self.server.stop()
         await self.close()
-        await self.plugins.after_stop(self)
 
     async def close(self) -> None:
         """Close the client's connections, the broker and the registry."""
@@ -210,12 +232,14 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stopping.set)
         try:
-            await self.start()
-            await stopping.wait()
+            await self.start()  # a failed start has cleaned up after itself
+            try:
+                await stopping.wait()
+            finally:
+                await self.stop()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-            await self.stop()
 
     def run(self) -> None:
         """Blocking entry point for ``python my_service.py``: serve on the fastest event loop available.

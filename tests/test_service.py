@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from micro_core import Event, Message, context, errors
+from micro_core import Event, Message, Options, Service, context, errors
+from micro_core.registry import ServiceNotFound
+from micro_core.registry.local import LocalRegistry
 from micro_core.testing import EventRecorder
 
 
@@ -209,3 +212,23 @@ async def test_event_recorder_waits_for_published_events(micro_service):
     [event] = await recorder.wait(1)
     assert event.message.body == b'{"action":"login"}'
     await recorder.close()
+
+
+async def test_a_start_that_fails_leaves_the_service_neither_registered_nor_listening(
+    tmp_path: Path,
+) -> None:
+    service = Service(
+        "half-started",
+        options=Options(code={"registry": "local", "registry_address": str(tmp_path), "broker": "memory"}),
+    )
+
+    async def handle(event: Event) -> None: ...
+
+    service.subscribe(" not a topic ", handle)  # refused by the broker, the last step of start
+    with pytest.raises(ValueError, match="topic"):
+        await service.start()
+    with pytest.raises(ServiceNotFound):
+        await LocalRegistry(str(tmp_path)).get_service("half-started")
+    host, port = service.address.rsplit(":", 1)
+    with pytest.raises(OSError):
+        await asyncio.open_connection(host, int(port))

@@ -9,17 +9,24 @@ agent that answers with an HTTP error has been reached: its error is the caller'
 py-consul's asyncio client builds its aiohttp connector with arguments aiohttp has
 deprecated (they warn), so :class:`_HTTPClient` keeps its request methods and only
 replaces how the session is made.
+
+Closing a watch cancels its blocking query, and aiohttp then closes that connection
+politely; over TLS that waits for the agent's own close, which Consul only sends when
+the query ends, up to 30 s later. :class:`_Connector` aborts such connections when the
+registry closes, so none outlives it (nor the event loop).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
+import aiohttp.tracing
 import consul.aio  # type: ignore[import-untyped]
 import consul.base  # type: ignore[import-untyped]
 
@@ -43,9 +50,14 @@ class TLS:
     verify: bool = True
 
     def context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=self.ca or None)
-        if self.cert:
-            context.load_cert_chain(self.cert, self.key or None)
+        try:
+            context = ssl.create_default_context(cafile=self.ca or None)
+            if self.cert:
+                context.load_cert_chain(self.cert, self.key or None)
+        except OSError as exc:  # ssl's own errors do not say which file
+            named = (("CA", self.ca), ("certificate", self.cert), ("key", self.key))
+            files = ", ".join(f"{what} {path!r}" for what, path in named if path)
+            raise ValueError(f"cannot load the Consul TLS files ({files}): {exc}") from exc
         if not self.verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
@@ -80,10 +92,34 @@ def parse_addresses(text: str, scheme: str = "http") -> list[AgentAddress]:
     return addresses
 
 
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, remembering every connection's transport to abort it on close.
+
+    The pool forgets a connection once a cancelled request has started closing it.
+    """
+
+    def __init__(self, context: ssl.SSLContext | bool) -> None:
+        super().__init__(ssl=context)
+        self._transports: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
+
+    async def connect(
+        self, req: aiohttp.ClientRequest, traces: list[aiohttp.tracing.Trace], timeout: aiohttp.ClientTimeout
+    ) -> aiohttp.connector.Connection:
+        connection = await super().connect(req, traces, timeout)
+        if connection.transport is not None:
+            self._transports.add(connection.transport)
+        return connection
+
+    async def close(self, *, abort_ssl: bool = False) -> None:
+        await super().close(abort_ssl=abort_ssl)
+        for transport in list(self._transports):
+            transport.abort()
+
+
 class _HTTPClient(consul.aio.HTTPClient):  # type: ignore[misc]
     def __init__(self, address: AgentAddress, tls: TLS) -> None:
         consul.base.HTTPClient.__init__(self, address.host, address.port, address.scheme, tls.verify)
-        connector = aiohttp.TCPConnector(ssl=tls.context() if address.scheme == "https" else True)
+        connector = _Connector(tls.context() if address.scheme == "https" else True)
         self._session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None))
 
 

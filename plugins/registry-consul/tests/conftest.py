@@ -2,7 +2,8 @@
 
 ``scripts/servers/consul.sh install`` puts the ``consul`` binary on PATH. One agent
 serves the whole session (tests use service names of their own); a test that must
-restart or reconfigure an agent starts its own with ``start_agent``.
+restart or reconfigure an agent starts its own with ``start_agent``. Given a test CA
+(``trustme``), an agent also serves HTTPS with a certificate that CA signed.
 """
 
 from __future__ import annotations
@@ -11,21 +12,50 @@ import json
 import shutil
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import trustme
 
-from micro_core.testing.processes import ServerProcess, free_port
+from micro_core.testing.processes import ServerProcess, free_port, port_open
 from micro_registry_consul import ConsulRegistry
 
 
-class ConsulAgent:
-    """A dev-mode Consul agent (in-memory server) on loopback; ``restart`` keeps its ports."""
+@dataclass(frozen=True)
+class TLSFiles:
+    """A certificate, its key and the CA that signed it, as the PEM files agents and clients read."""
 
-    def __init__(self, directory: Path, hcl: str = "") -> None:
+    ca: str
+    cert: str
+    key: str
+
+    @classmethod
+    def issue(cls, ca: trustme.CA, directory: Path, *names: str) -> TLSFiles:
+        """A certificate for ``names`` (host names, IPs) signed by ``ca``, written into ``directory``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        issued = ca.issue_cert(*names)
+        files = cls(str(directory / "ca.pem"), str(directory / "cert.pem"), str(directory / "key.pem"))
+        ca.cert_pem.write_to_path(files.ca)
+        issued.cert_chain_pems[0].write_to_path(files.cert)
+        issued.private_key_pem.write_to_path(files.key)
+        return files
+
+
+class ConsulAgent:
+    """A dev-mode Consul agent (in-memory server) on loopback; ``restart`` keeps its ports.
+
+    With ``ca`` it also serves HTTPS (:attr:`https_address`) with a certificate for
+    ``127.0.0.1`` and ``localhost`` signed by it; ``hcl`` may add, say,
+    ``verify_incoming_https = true`` to require client certificates signed by it too.
+    Plain HTTP stays on, for the readiness probe and for looking behind the client's back.
+    """
+
+    def __init__(self, directory: Path, hcl: str = "", *, ca: trustme.CA | None = None) -> None:
         if shutil.which("consul") is None:
             pytest.fail("consul is not installed: run scripts/servers/consul.sh install")
         self.http_port = free_port()
+        self.https_port = 0
         directory.mkdir(parents=True, exist_ok=True)
         # Consul writes its own log: ServerProcess(log_path=…) leaves the file open (a ResourceWarning).
         self.log = directory / "consul.log"
@@ -38,18 +68,31 @@ class ConsulAgent:
             "dns": -1,
             "grpc": -1,
         }
+        if ca is not None:
+            self.https_port = ports["https"] = free_port()
+            tls = TLSFiles.issue(ca, directory / "tls", "127.0.0.1", "localhost")
+            hcl = f'ca_file = "{tls.ca}"\ncert_file = "{tls.cert}"\nkey_file = "{tls.key}"\n' + hcl
         config.write_text("ports {\n" + "".join(f"  {k} = {v}\n" for k, v in ports.items()) + "}\n" + hcl)
         argv = ["consul", "agent", "-dev", "-client", "127.0.0.1", "-bind", "127.0.0.1"]
         self.process = ServerProcess(
             [*argv, "-config-file", str(config), "-log-file", str(self.log)],
             port=self.http_port,
-            ready=self.has_leader,
+            ready=self.ready,
             name="consul",
         )
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.http_port}"
+
+    @property
+    def https_address(self) -> str:
+        if not self.https_port:
+            raise ValueError("this agent serves no HTTPS: start it with a ca")
+        return f"https://127.0.0.1:{self.https_port}"
+
+    def ready(self) -> bool:
+        return self.has_leader() and (not self.https_port or port_open(self.https_port))
 
     def has_leader(self) -> bool:
         try:
