@@ -8,19 +8,27 @@ them and stops them after the test::
         service = await micro_service(Greeter(), name="greeter")
         reply = await service.client.call("greeter", "Greeter.Hello", {"name": "Ada"})
         assert reply == {"message": "Hello Ada"}
+
+For TLS tests against real servers, ``tls_ca`` is a throwaway certificate authority
+(``trustme``, a test dependency) and ``tls_client`` a client identity it signed.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from micro_core.options import Options
 from micro_core.plugins import Plugins
 from micro_core.service import Service
+from micro_core.testing.tls import TLSFiles
+
+if TYPE_CHECKING:
+    import trustme
 
 StartService = Callable[..., Awaitable[Service]]
 
@@ -68,3 +76,18 @@ async def micro_service(micro_settings: dict[str, Any]) -> AsyncIterator[StartSe
     yield start
     for service in reversed(started):
         await service.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    """A certificate authority for this test session only, to sign servers' and clients' certificates."""
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def tls_client(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """A client's certificate and key signed by ``tls_ca``, and the CA itself, as PEM files."""
+    directory: Path = tmp_path_factory.mktemp("tls-client")
+    return TLSFiles.issue(tls_ca, directory, "micro-test-client")

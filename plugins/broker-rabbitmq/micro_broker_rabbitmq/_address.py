@@ -21,10 +21,21 @@ def redact(address: str) -> str:
 
 
 def tls_context(ca: str = "", cert: str = "", key: str = "") -> ssl.SSLContext:
-    """A verifying client context; ``ca`` adds trusted roots, ``cert``/``key`` authenticate us."""
-    context = ssl.create_default_context(cafile=ca or None)
+    """A verifying client context; ``ca`` adds trusted roots, ``cert``/``key`` authenticate us.
+
+    ``ValueError`` names the file that cannot be loaded: ``ssl``'s own errors do not.
+    """
+    if key and not cert:
+        raise ValueError(f"tls_key {key!r} needs a tls_cert to go with it")
+    try:
+        context = ssl.create_default_context(cafile=ca or None)
+    except OSError as exc:  # ssl.SSLError included
+        raise ValueError(f"cannot load tls_ca {ca!r}: {exc}") from None
     if cert:
-        context.load_cert_chain(cert, key or None)
+        try:
+            context.load_cert_chain(cert, key or None)
+        except OSError as exc:
+            raise ValueError(f"cannot load tls_cert {cert!r} / tls_key {key!r}: {exc}") from None
     return context
 
 
@@ -43,6 +54,8 @@ def connection_parameters(
         port = url.port or _PORTS[url.scheme]
     except ValueError:
         raise ValueError(f"RabbitMQ address {redact(address)!r} has an invalid port") from None
+    if tls is not None and url.scheme != "amqps":
+        raise ValueError(f"TLS settings need an amqps:// address, not {redact(address)!r}")
     ssl_options = None
     if url.scheme == "amqps":
         ssl_options = pika.SSLOptions(tls or ssl.create_default_context(), url.hostname)

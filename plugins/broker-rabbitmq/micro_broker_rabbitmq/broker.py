@@ -85,7 +85,7 @@ class RabbitMQBroker(Broker):
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, not {timeout}")
         _check_short("exchange name", exchange)
-        if tls is None and (tls_ca or tls_cert):
+        if tls is None and (tls_ca or tls_cert or tls_key):
             tls = tls_context(tls_ca, tls_cert, tls_key)
         self.where = redact(self.address)
         self.parameters = connection_parameters(self.address, tls=tls, heartbeat=heartbeat, timeout=timeout)

@@ -4,6 +4,9 @@ Needs Debian's ``rabbitmq-server`` (``scripts/servers/rabbitmq.sh install``). Th
 gets its own name, data and log directories, Erlang cookie and port mapper (epmd,
 run here in the foreground rather than left behind as a daemon), so it never meets the
 system node or another test run. Its data survive :meth:`RabbitMQServer.restart`.
+
+With ``tls`` the node also takes AMQPS on a port of its own, so clients can be tested
+against a real TLS handshake: certificate checks, and client certificates if required.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from micro_core.testing.processes import ServerProcess, free_port, port_open
+from micro_core.testing.tls import TLSFiles
 
 if TYPE_CHECKING:
     from micro_broker_rabbitmq.broker import RabbitMQBroker
@@ -38,11 +42,21 @@ def _installed() -> None:
 
 
 class RabbitMQServer:
-    """One RabbitMQ node whose data, logs and cookie live in ``workdir``."""
+    """One RabbitMQ node whose data, logs and cookie live in ``workdir``.
 
-    def __init__(self, workdir: Path) -> None:
+    With ``tls`` (the server's certificate, issued for ``127.0.0.1``) it also listens for
+    AMQPS at :attr:`tls_address`, checking client certificates against ``tls.ca`` when a
+    client shows one, and refusing clients without one if ``require_client_cert``.
+    """
+
+    def __init__(
+        self, workdir: Path, *, tls: TLSFiles | None = None, require_client_cert: bool = False
+    ) -> None:
         _installed()
         self.workdir = workdir
+        self.tls = tls
+        self.require_client_cert = require_client_cert
+        self.tls_port: int | None = None
         self.epmd_port = free_port()
         (workdir / "enabled_plugins").write_text("[].\n")
         cookie = workdir / ".erlang.cookie"
@@ -73,7 +87,7 @@ class RabbitMQServer:
         self._choose_ports()
 
     def _choose_ports(self) -> None:
-        """Free ports for AMQP and Erlang distribution; the node is named after the first."""
+        """Free ports for AMQP(S) and Erlang distribution; the node is named after the first."""
         self.port = free_port()
         self.dist_port = free_port()
         self.node = f"rabbit-test-{self.port}@localhost"
@@ -82,10 +96,32 @@ class RabbitMQServer:
             RABBITMQ_NODE_PORT=str(self.port),
             RABBITMQ_DIST_PORT=str(self.dist_port),
         )
+        if self.tls is not None:
+            self.tls_port = free_port()
+            self._write_tls_config(self.tls, self.tls_port)
+
+    def _write_tls_config(self, tls: TLSFiles, port: int) -> None:
+        """``rabbitmq.conf`` (found through ``RABBITMQ_CONFIG_FILE``) with the AMQPS listener."""
+        require = "true" if self.require_client_cert else "false"
+        (self.workdir / "rabbitmq.conf").write_text(
+            f"listeners.ssl.default = 127.0.0.1:{port}\n"
+            f"ssl_options.cacertfile = {tls.ca}\n"
+            f"ssl_options.certfile = {tls.cert}\n"
+            f"ssl_options.keyfile = {tls.key}\n"
+            "ssl_options.verify = verify_peer\n"
+            f"ssl_options.fail_if_no_peer_cert = {require}\n"
+        )
 
     @property
     def address(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    @property
+    def tls_address(self) -> str:
+        """The AMQPS listener; RabbitMQ's ``guest`` may log in because it is on loopback."""
+        if self.tls_port is None:
+            raise RuntimeError("this RabbitMQ node was started without tls")
+        return f"amqps://guest:guest@127.0.0.1:{self.tls_port}/"
 
     def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run ``rabbitmqctl -n NODE ARGS`` against this node."""
@@ -100,7 +136,8 @@ class RabbitMQServer:
 
     def _booted(self) -> bool:
         # ``await_startup`` returns at once while the node is not up, so it is polled.
-        return port_open(self.port) and self.ctl("await_startup", "--timeout", "30").returncode == 0
+        listening = port_open(self.port) and (self.tls_port is None or port_open(self.tls_port))
+        return listening and self.ctl("await_startup", "--timeout", "30").returncode == 0
 
     def start(self, timeout: float = 120) -> RabbitMQServer:
         """Start epmd (once) and the node; returns when the node has booted.

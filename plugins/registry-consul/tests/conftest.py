@@ -12,34 +12,14 @@ import json
 import shutil
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import trustme
 
 from micro_core.testing.processes import ServerProcess, free_port, port_open
+from micro_core.testing.tls import TLSFiles
 from micro_registry_consul import ConsulRegistry
-
-
-@dataclass(frozen=True)
-class TLSFiles:
-    """A certificate, its key and the CA that signed it, as the PEM files agents and clients read."""
-
-    ca: str
-    cert: str
-    key: str
-
-    @classmethod
-    def issue(cls, ca: trustme.CA, directory: Path, *names: str) -> TLSFiles:
-        """A certificate for ``names`` (host names, IPs) signed by ``ca``, written into ``directory``."""
-        directory.mkdir(parents=True, exist_ok=True)
-        issued = ca.issue_cert(*names)
-        files = cls(str(directory / "ca.pem"), str(directory / "cert.pem"), str(directory / "key.pem"))
-        ca.cert_pem.write_to_path(files.ca)
-        issued.cert_chain_pems[0].write_to_path(files.cert)
-        issued.private_key_pem.write_to_path(files.key)
-        return files
 
 
 class ConsulAgent:

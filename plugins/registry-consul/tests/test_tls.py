@@ -21,9 +21,10 @@ from micro_core.options import Options
 from micro_core.plugins import Plugins
 from micro_core.registry import EventType, Node, RegistryUnavailable, ServiceNotFound
 from micro_core.registry import Service as Entry
+from micro_core.testing.tls import TLSFiles
 from micro_registry_consul import TLS, ConsulRegistry
 
-from .conftest import ConsulAgent, NewRegistry, TLSFiles
+from .conftest import ConsulAgent, NewRegistry
 
 #: Seconds a refusal may take: it must be prompt and never hang.
 REFUSED_WITHIN = 5.0
@@ -31,29 +32,18 @@ PATIENCE = 20.0
 
 
 @pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
-def client_files(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
-    """A client's certificate and key signed by the test CA, and the CA itself."""
-    return TLSFiles.issue(ca, tmp_path_factory.mktemp("consul-client-tls"), "micro-test-client")
-
-
-@pytest.fixture(scope="session")
-def https_agent(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsulAgent]:
+def https_agent(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsulAgent]:
     """An agent serving HTTPS to any client (no client certificate asked for)."""
-    agent = ConsulAgent(tmp_path_factory.mktemp("consul-https"), ca=ca).start()
+    agent = ConsulAgent(tmp_path_factory.mktemp("consul-https"), ca=tls_ca).start()
     yield agent
     agent.stop()
 
 
 @pytest.fixture(scope="session")
-def mtls_agent(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsulAgent]:
+def mtls_agent(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsulAgent]:
     """An agent whose HTTPS requires a client certificate signed by the test CA."""
     hcl = "verify_incoming_https = true\n"
-    agent = ConsulAgent(tmp_path_factory.mktemp("consul-mtls"), hcl, ca=ca).start()
+    agent = ConsulAgent(tmp_path_factory.mktemp("consul-mtls"), hcl, ca=tls_ca).start()
     yield agent
     agent.stop()
 
@@ -77,9 +67,9 @@ def node_ids(entries: list[Entry]) -> list[str]:
 
 
 async def test_register_get_and_list_over_https_with_the_agents_ca(
-    https_agent: ConsulAgent, client_files: TLSFiles, new_registry: NewRegistry, name: str
+    https_agent: ConsulAgent, tls_client: TLSFiles, new_registry: NewRegistry, name: str
 ) -> None:
-    registry = await new_registry(https_agent.https_address, tls=TLS(ca=client_files.ca))
+    registry = await new_registry(https_agent.https_address, tls=TLS(ca=tls_client.ca))
     await registry.register(Entry(name, "1", nodes=[Node("n1", "127.0.0.1:9000")]))
     assert node_ids(await registry.get_service(name)) == ["n1"]
     assert name in {entry.name for entry in await registry.list_services()}
@@ -89,9 +79,9 @@ async def test_register_get_and_list_over_https_with_the_agents_ca(
 
 
 async def test_a_watch_over_https_sees_a_registration(
-    https_agent: ConsulAgent, client_files: TLSFiles, new_registry: NewRegistry, name: str
+    https_agent: ConsulAgent, tls_client: TLSFiles, new_registry: NewRegistry, name: str
 ) -> None:
-    registry = await new_registry(https_agent.https_address, tls=TLS(ca=client_files.ca))
+    registry = await new_registry(https_agent.https_address, tls=TLS(ca=tls_client.ca))
     watcher = registry.watch(name)
     try:
         await registry.register(Entry(name, "1", nodes=[Node("n1", "127.0.0.1:9000")]))
@@ -103,9 +93,9 @@ async def test_a_watch_over_https_sees_a_registration(
 
 
 async def test_closing_a_watch_and_its_registry_leaves_no_connection_open(
-    https_agent: ConsulAgent, client_files: TLSFiles, new_registry: NewRegistry, name: str
+    https_agent: ConsulAgent, tls_client: TLSFiles, new_registry: NewRegistry, name: str
 ) -> None:
-    registry = await new_registry(https_agent.https_address, tls=TLS(ca=client_files.ca))
+    registry = await new_registry(https_agent.https_address, tls=TLS(ca=tls_client.ca))
     watcher = registry.watch(name)
     await registry.register(Entry(name, "1", nodes=[Node("n1", "127.0.0.1:9000")]))
     async with asyncio.timeout(PATIENCE):
@@ -147,23 +137,23 @@ async def test_a_ca_file_that_cannot_be_read_is_a_clear_error_naming_it(
 
 
 async def test_a_client_certificate_signed_by_the_ca_is_accepted(
-    mtls_agent: ConsulAgent, client_files: TLSFiles, new_registry: NewRegistry, name: str
+    mtls_agent: ConsulAgent, tls_client: TLSFiles, new_registry: NewRegistry, name: str
 ) -> None:
-    tls = TLS(ca=client_files.ca, cert=client_files.cert, key=client_files.key)
+    tls = TLS(ca=tls_client.ca, cert=tls_client.cert, key=tls_client.key)
     registry = await new_registry(mtls_agent.https_address, tls=tls)
     await registry.register(Entry(name, "1", nodes=[Node("n1", "127.0.0.1:9000")]))
     assert node_ids(await registry.get_service(name)) == ["n1"]
 
 
 async def test_a_client_without_a_certificate_is_refused_clearly(
-    mtls_agent: ConsulAgent, client_files: TLSFiles, new_registry: NewRegistry
+    mtls_agent: ConsulAgent, tls_client: TLSFiles, new_registry: NewRegistry
 ) -> None:
     address = mtls_agent.https_address
     # Go's TLS says "bad certificate" (Consul 1.8); newer Go says "certificate required".
     refused = f"{address}: .*(BAD_CERTIFICATE|CERTIFICATE_REQUIRED)"
     with pytest.raises(RegistryUnavailable, match=refused):
         async with asyncio.timeout(REFUSED_WITHIN):
-            await new_registry(address, tls=TLS(ca=client_files.ca))
+            await new_registry(address, tls=TLS(ca=tls_client.ca))
 
 
 # --- the same through a service's settings ------------------------------------------------------
@@ -189,12 +179,12 @@ async def assert_registers(service: Service, looker: ConsulRegistry) -> None:
 
 
 async def test_a_service_registers_over_https_with_the_ca_from_its_settings(
-    https_agent: ConsulAgent, client_files: TLSFiles, new_registry: NewRegistry, name: str
+    https_agent: ConsulAgent, tls_client: TLSFiles, new_registry: NewRegistry, name: str
 ) -> None:
     environ = {
         **CONSUL,
         "MICRO_REGISTRY_ADDRESS": https_agent.https_address,
-        "MICRO_REGISTRY_CONSUL_TLS_CA": client_files.ca,
+        "MICRO_REGISTRY_CONSUL_TLS_CA": tls_client.ca,
     }
     await assert_registers(service_from(environ, name), await new_registry(https_agent.address))
 
@@ -220,14 +210,14 @@ async def test_a_service_with_tls_verify_false_registers_with_an_agent_it_cannot
 
 
 async def test_a_service_shows_the_client_certificate_from_its_settings(
-    mtls_agent: ConsulAgent, client_files: TLSFiles, new_registry: NewRegistry, name: str
+    mtls_agent: ConsulAgent, tls_client: TLSFiles, new_registry: NewRegistry, name: str
 ) -> None:
     environ = {
         **CONSUL,
         "MICRO_REGISTRY_ADDRESS": f"127.0.0.1:{mtls_agent.https_port}",
         "MICRO_REGISTRY_CONSUL_SCHEME": "https",
-        "MICRO_REGISTRY_CONSUL_TLS_CA": client_files.ca,
-        "MICRO_REGISTRY_CONSUL_TLS_CERT": client_files.cert,
-        "MICRO_REGISTRY_CONSUL_TLS_KEY": client_files.key,
+        "MICRO_REGISTRY_CONSUL_TLS_CA": tls_client.ca,
+        "MICRO_REGISTRY_CONSUL_TLS_CERT": tls_client.cert,
+        "MICRO_REGISTRY_CONSUL_TLS_KEY": tls_client.key,
     }
     await assert_registers(service_from(environ, name), await new_registry(mtls_agent.address))
