@@ -154,12 +154,7 @@ class KafkaSubscription(Subscription):
         if self._assigned and not self._fresh and not self._joined.done() and self._all_pinned(consumer):
             self._to_loop(self._resolve, self._joined)
         if batch:
-            # Decoded here, so the event loop only runs handlers (it also serves every publish).
-            messages = {
-                partition: [(record, _envelope.decode(record)) for record in records]
-                for partition, records in batch.items()
-            }
-            outcome = asyncio.run_coroutine_threadsafe(self._deliver_batch(messages), self._loop).result()
+            outcome = asyncio.run_coroutine_threadsafe(self._deliver_batch(batch), self._loop).result()
             for partition, offset in outcome.rewind.items():
                 consumer.seek(partition, offset)
             self._commit(consumer, outcome.commit)
@@ -243,20 +238,20 @@ class KafkaSubscription(Subscription):
 
     # --- on the event loop ---------------------------------------------------------------
 
-    async def _deliver_batch(self, batch: dict[Any, list[tuple[Any, Message]]]) -> _Outcome:
+    async def _deliver_batch(self, batch: dict[Any, list[Any]]) -> _Outcome:
         self._delivering = asyncio.current_task()
         outcome = _Outcome()
         for partition, records in batch.items():
-            for record, message in records:
+            for record in records:
                 if self._stopping.is_set():
                     return outcome
-                if not await self._handle(record, message):
+                if not await self._handle(record):
                     outcome.rewind[partition] = record.offset
                     break
                 outcome.commit[partition] = record.offset + 1
         return outcome
 
-    async def _handle(self, record: Any, message: Message) -> bool:
+    async def _handle(self, record: Any) -> bool:
         """Deliver one record, again on failure; True once handled or dead-lettered.
 
         Redelivery happens here rather than by seeking back: a seek races kafka-python's
@@ -266,17 +261,16 @@ class KafkaSubscription(Subscription):
         deliveries = 0
         while not self._stopping.is_set():
             deliveries += 1
-            # Each delivery gets headers of its own: a handler may change them; the dead letter must not.
-            event = KafkaEvent(
-                record.topic, Message(dict(message.header), message.body), record.partition, record.offset
-            )
+            # Each delivery decodes the record afresh: a handler's changes to the message must
+            # reach neither the next delivery nor the dead letter.
+            event = KafkaEvent(record.topic, _envelope.decode(record), record.partition, record.offset)
             reason = await attempt(event, self._handler, self._auto_ack)
             if reason is None:
                 return True
             if deliveries > self._broker.max_redeliveries:
                 try:
                     await self._broker.dead_letter(
-                        record.topic, message, f"{reason} ({deliveries} deliveries)"
+                        record.topic, _envelope.decode(record), f"{reason} ({deliveries} deliveries)"
                     )
                 except BrokerError as exc:
                     log.warning("kafka: dead letter for %r not written, will retry: %s", record.topic, exc)
