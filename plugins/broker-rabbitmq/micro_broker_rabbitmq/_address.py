@@ -20,25 +20,6 @@ def redact(address: str) -> str:
     return url._replace(netloc=netloc).geturl()
 
 
-def tls_context(ca: str = "", cert: str = "", key: str = "") -> ssl.SSLContext:
-    """A verifying client context; ``ca`` adds trusted roots, ``cert``/``key`` authenticate us.
-
-    ``ValueError`` names the file that cannot be loaded: ``ssl``'s own errors do not.
-    """
-    if key and not cert:
-        raise ValueError(f"tls_key {key!r} needs a tls_cert to go with it")
-    try:
-        context = ssl.create_default_context(cafile=ca or None)
-    except OSError as exc:  # ssl.SSLError included
-        raise ValueError(f"cannot load tls_ca {ca!r}: {exc}") from None
-    if cert:
-        try:
-            context.load_cert_chain(cert, key or None)
-        except OSError as exc:
-            raise ValueError(f"cannot load tls_cert {cert!r} / tls_key {key!r}: {exc}") from None
-    return context
-
-
 def connection_parameters(
     address: str, *, tls: ssl.SSLContext | None, heartbeat: float, timeout: float
 ) -> pika.ConnectionParameters:

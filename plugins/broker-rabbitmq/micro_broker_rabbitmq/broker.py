@@ -17,7 +17,7 @@ from typing import Any
 import pika  # type: ignore[import-untyped]
 
 from micro_broker_rabbitmq import plugin
-from micro_broker_rabbitmq._address import DEFAULT_ADDRESS, connection_parameters, redact, tls_context
+from micro_broker_rabbitmq._address import DEFAULT_ADDRESS, connection_parameters, redact
 from micro_broker_rabbitmq._link import Link, LinkLost
 from micro_broker_rabbitmq._subscription import RabbitMQSubscription
 from micro_core import headers
@@ -31,6 +31,7 @@ from micro_core.broker.base import (
 )
 from micro_core.options import Options
 from micro_core.registry.base import Registry
+from micro_core.tls import client_context
 from micro_core.transport import Message
 
 log = logging.getLogger("micro.broker.rabbitmq")
@@ -86,7 +87,7 @@ class RabbitMQBroker(Broker):
             raise ValueError(f"timeout must be positive, not {timeout}")
         _check_short("exchange name", exchange)
         if tls is None and (tls_ca or tls_cert or tls_key):
-            tls = tls_context(tls_ca, tls_cert, tls_key)
+            tls = client_context(tls_ca, tls_cert, tls_key)
         self.where = redact(self.address)
         self.parameters = connection_parameters(self.address, tls=tls, heartbeat=heartbeat, timeout=timeout)
         self.exchange = exchange

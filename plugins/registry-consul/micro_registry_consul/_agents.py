@@ -31,6 +31,7 @@ import consul.aio  # type: ignore[import-untyped]
 import consul.base  # type: ignore[import-untyped]
 
 from micro_core.registry import RegistryUnavailable
+from micro_core.tls import client_context
 
 T = TypeVar("T")
 
@@ -50,18 +51,7 @@ class TLS:
     verify: bool = True
 
     def context(self) -> ssl.SSLContext:
-        try:
-            context = ssl.create_default_context(cafile=self.ca or None)
-            if self.cert:
-                context.load_cert_chain(self.cert, self.key or None)
-        except OSError as exc:  # ssl's own errors do not say which file
-            named = (("CA", self.ca), ("certificate", self.cert), ("key", self.key))
-            files = ", ".join(f"{what} {path!r}" for what, path in named if path)
-            raise ValueError(f"cannot load the Consul TLS files ({files}): {exc}") from exc
-        if not self.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return client_context(self.ca, self.cert, self.key, verify=self.verify)
 
 
 @dataclass(frozen=True)

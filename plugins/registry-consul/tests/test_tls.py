@@ -129,7 +129,7 @@ async def test_a_ca_file_that_cannot_be_read_is_a_clear_error_naming_it(
     https_agent: ConsulAgent, new_registry: NewRegistry, tmp_path: Path
 ) -> None:
     missing = str(tmp_path / "no-such-ca.pem")
-    with pytest.raises(ValueError, match=re.escape(f"CA {missing!r}") + ".*No such file"):
+    with pytest.raises(ValueError, match=re.escape(f"tls_ca {missing!r}") + ".*No such file"):
         await new_registry(https_agent.https_address, tls=TLS(ca=missing))
 
 
