@@ -183,13 +183,13 @@ class LocalRegistry(Registry):
         live: dict[Path, Service] = {}
         for directory in service_dirs:
             try:
-                names = list(os.scandir(directory))
+                entries = list(os.scandir(directory))
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as exc:
                 raise RegistryUnavailable(f"cannot list {directory}: {exc}") from exc
-            files = sorted((e for e in names if _is_entry(e.name)), key=lambda e: e.name)
-            for leftover in (e for e in names if e.name.startswith(_TEMP_PREFIX)):
+            files = sorted((e for e in entries if _is_entry(e.name)), key=lambda e: e.name)
+            for leftover in (e for e in entries if e.name.startswith(_TEMP_PREFIX)):
                 _remove_if_stale(Path(leftover.path), now)
             for file in files:
                 path = Path(file.path)
