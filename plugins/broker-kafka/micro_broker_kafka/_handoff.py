@@ -8,21 +8,10 @@ than the publish itself. Results queue here and the loop settles them in one go.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
-
-Settle = Callable[["asyncio.Future[Any]", Any], None]
-
-
-def resolve(future: asyncio.Future[Any], value: Any) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-def reject(future: asyncio.Future[Any], error: BaseException) -> None:
-    if not future.done():
-        future.set_exception(error)
 
 
 class Handoff:
@@ -31,11 +20,19 @@ class Handoff:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._lock = threading.Lock()
-        self._pending: list[tuple[Settle, asyncio.Future[Any], Any]] = []
+        self._pending: list[tuple[asyncio.Future[Any], Any]] = []
 
-    def put(self, settle: Settle, future: asyncio.Future[Any], value: Any) -> None:
+    def settler(self, future: asyncio.Future[Any]) -> Callable[[Any], None]:
+        """A callback for kafka-python's future: its value (or exception) settles ``future``.
+
+        One callable serves as both callback and errback, so a send costs one partial.
+        """
+        return functools.partial(self.put, future)
+
+    def put(self, future: asyncio.Future[Any], outcome: Any) -> None:
+        """Settle ``future`` on the loop: an exception fails it, anything else is its result."""
         with self._lock:
-            self._pending.append((settle, future, value))
+            self._pending.append((future, outcome))
             if len(self._pending) > 1:
                 return  # a drain is already scheduled and will take this one too
         if not self.loop.is_closed():
@@ -44,5 +41,10 @@ class Handoff:
     def _drain(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, []
-        for settle, future, value in pending:
-            settle(future, value)
+        for future, outcome in pending:
+            if future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)

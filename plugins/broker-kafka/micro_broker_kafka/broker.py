@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from micro_broker_kafka import _envelope, plugin
-from micro_broker_kafka._handoff import Handoff, reject, resolve
+from micro_broker_kafka._handoff import Handoff
 from micro_broker_kafka._kafka import (
     KafkaAdminClient,
     KafkaError,
@@ -54,6 +54,13 @@ def bootstrap_servers(address: str) -> list[str]:
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"kafka broker address {entry!r} in {address!r} is not host:port")
     return servers
+
+
+def _send(producer: Any, topic: str, value: bytes, settle: Callable[[Any], None]) -> None:
+    """Hand ``value`` to the producer's batch; ``settle`` hears whether the broker wrote it."""
+    sent = producer.send(topic, value=value)
+    sent.add_callback(settle)
+    sent.add_errback(settle)
 
 
 class KafkaBroker(Broker):
@@ -146,26 +153,21 @@ class KafkaBroker(Broker):
         """
         check_message(topic, message)
         producer = self._connected()
-        results = self._handoff(loop := asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
         value = _envelope.encode(message)
         if topic not in self._topics:
             await self.ensure_topic(topic)
         written: asyncio.Future[Any] = loop.create_future()
-
-        def send() -> None:
-            sent = producer.send(topic, value=value)
-            sent.add_callback(results.put, resolve, written)
-            sent.add_errback(results.put, reject, written)
-
+        settle = self._handoff(loop).settler(written)
         try:
             if self._blocked_sends or send_would_block(producer, topic):
                 self._blocked_sends += 1
                 try:
-                    await loop.run_in_executor(self._sender, send)
+                    await loop.run_in_executor(self._sender, _send, producer, topic, value, settle)
                 finally:
                     self._blocked_sends -= 1
             else:
-                send()
+                _send(producer, topic, value, settle)
             await written
         except KafkaError as exc:
             raise BrokerError(f"kafka {self.address}: publish to {topic!r} failed: {exc}") from exc
