@@ -16,7 +16,8 @@ import tempfile
 from benchmarks.harness import PEERS, ROOT, Peer, Result, measure
 
 VENV = ROOT / ".cache" / "bench-nameko-venv"
-REQUIREMENT = "nameko==2.14.1"
+#: nameko's CLI imports pkg_resources, which a venv of Python 3.12+ no longer brings along.
+REQUIREMENTS = ("nameko==2.14.1", "setuptools<81")
 NAME = "nameko (RabbitMQ)"
 
 
@@ -24,16 +25,17 @@ def nameko_python() -> str:
     """The python of nameko's venv, created and filled on first use (a marker file makes it idempotent)."""
     python = VENV / "bin" / "python"
     marker = VENV / ".installed"
-    if marker.exists() and marker.read_text() == REQUIREMENT:
+    wanted = " ".join(REQUIREMENTS)
+    if marker.exists() and marker.read_text() == wanted:
         return str(python)
-    print(f"benchmarks: installing {REQUIREMENT} into {VENV}", file=sys.stderr, flush=True)
+    print(f"benchmarks: installing {wanted} into {VENV}", file=sys.stderr, flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, timeout=300)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", REQUIREMENT],
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *REQUIREMENTS],
         check=True,
         timeout=600,
     )
-    marker.write_text(REQUIREMENT)
+    marker.write_text(wanted)
     return str(python)
 
 
