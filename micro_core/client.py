@@ -262,12 +262,22 @@ class Client:
         """Publish ``message`` to ``topic`` on the broker; returns once the broker took it."""
         if self.broker is None:
             raise RuntimeError("this client has no broker")
+        await self.broker.publish(topic, self._event(topic, message, metadata, content_type))
+
+    def _event(
+        self, topic: str, message: Any, metadata: Mapping[str, str] | None, content_type: str | None
+    ) -> Message:
+        """The broker message for a publish.
+
+        Built outside the coroutine, so that nothing of it is held here while the broker
+        waits for its confirmation (see :meth:`Broker.publish`).
+        """
         codec = self.codec(content_type)
         header = {**context.metadata(), **(metadata or {})}
         header[headers.TOPIC] = topic
         header[headers.ID] = _new_id()
         header[headers.CONTENT_TYPE] = codec.content_type
-        await self.broker.publish(topic, Message(header, codec.encode(message)))
+        return Message(header, codec.encode(message))
 
     async def close(self) -> None:
         await self.pool.close()

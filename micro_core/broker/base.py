@@ -149,7 +149,14 @@ class Broker(abc.ABC):
 
     @abc.abstractmethod
     async def publish(self, topic: str, message: Message) -> None:
-        """Hand ``message`` to the broker; returns once the broker has accepted it."""
+        """Hand ``message`` to the broker; returns once the broker has accepted it.
+
+        A driver that waits for a confirmation should hold no more of ``message``
+        through the wait than it needs (the Kafka driver encodes it, then drops it).
+        With many publishes in flight, each object held through the wait survives a
+        young garbage collection and is promoted, and the older-generation collections
+        that follow cost a Kafka publish ~2 µs, a quarter of its framework CPU.
+        """
 
     @abc.abstractmethod
     async def subscribe(

@@ -155,6 +155,7 @@ class KafkaBroker(Broker):
         producer = self._connected()
         loop = asyncio.get_running_loop()
         value = _envelope.encode(message)
+        del message  # not held through the wait: see Broker.publish
         if topic not in self._topics:
             await self.ensure_topic(topic)
         written: asyncio.Future[Any] = loop.create_future()
