@@ -138,6 +138,23 @@ async def test_micro_call_round_trips_headers_and_body(connection: Connection, r
     assert seen["X-Note"] == "ünï"  # not printable ASCII: carried as -bin metadata, nothing lost
 
 
+async def test_a_reply_in_the_requests_content_type_needs_no_trailers(
+    transport: GRPCTransport, stock_channel: grpc.aio.Channel, listener: Listener
+) -> None:
+    connection = await transport.dial(listener.address, timeout=5)
+    try:
+        reply = await connection.call(
+            request(**{headers.CONTENT_TYPE: "text/plain", "X-Name": "Ada"}), timeout=5
+        )
+    finally:
+        await connection.close()
+    assert reply.header == {headers.CONTENT_TYPE: "text/plain", "Echo-Of": "Ada"}  # put back by the client
+
+    call = stock_channel.unary_unary("/echo.Echo/Call")(b"hi", metadata=(("x-content-type", "text/plain"),))
+    assert await call == b"hi"
+    assert dict(await call.trailing_metadata()) == {"echo-of": ""}  # no x-content-type on the wire
+
+
 async def test_a_header_name_grpc_cannot_carry_is_a_bad_request_and_nothing_is_sent(
     connection: Connection, recorder: Recorder
 ) -> None:

@@ -21,13 +21,14 @@ How a Micro message maps onto gRPC (the decisions, in one place):
   stream). A stream carries headers once, with its opening message; later messages are
   bodies only (gRPC has no per-message metadata). A stream ends with the gRPC status:
   OK is end of stream, any other carries the error as for unary calls.
-- **Reply headers** travel as trailing metadata. A reply with ``Micro-Error`` becomes a
-  gRPC status mapped from its code, with the JSON error as the status details *and* as
-  trailing ``micro-error``: a stock client sees a meaningful status, a Micro client gets
-  the exact typed error back. A status without ``micro-error`` (from a stock server) maps
-  back by code (``RESOURCE_EXHAUSTED`` → 413, ``UNIMPLEMENTED`` → 501, as Go Micro);
-  ``UNAVAILABLE`` raises ``ConnectionError`` (try another node) and a missed deadline
-  ``TimeoutError``.
+- **Reply headers** travel as trailing metadata, except a ``Content-Type`` equal to the
+  request's: the client puts it back, and most replies then need no trailers at all (2%
+  of a call's cost). A reply with ``Micro-Error`` becomes a gRPC status mapped from its
+  code, with the JSON error as the status details *and* as trailing ``micro-error``: a
+  stock client sees a meaningful status, a Micro client gets the exact typed error back.
+  A status without ``micro-error`` (from a stock server) maps back by code
+  (``RESOURCE_EXHAUSTED`` → 413, ``UNIMPLEMENTED`` → 501, as Go Micro); ``UNAVAILABLE``
+  raises ``ConnectionError`` (try another node) and a missed deadline ``TimeoutError``.
 - **Size limit**: ``max_message_size`` is gRPC's send and receive limit on both sides; the
   client refuses an oversized request itself, with ``PayloadTooLarge``.
 """
@@ -65,6 +66,8 @@ _BINARY = "-bin"
 _NO_ENDPOINT = "/"
 #: Headers the call itself carries (path, deadline) rather than metadata.
 _NOT_METADATA = frozenset({headers.ENDPOINT, headers.METHOD, headers.TIMEOUT})
+#: A reply's headers left out of its trailers when its content type is the request's.
+_NOT_REPLY_METADATA = _NOT_METADATA | {headers.CONTENT_TYPE}
 _KEY = re.compile(r"[0-9a-z_.-]+\Z")
 #: How grpc-core words a reply refused by this side's own receive limit.
 _LOCAL_SIZE_LIMIT = "CLIENT: Received message larger than max"
@@ -347,7 +350,10 @@ class _Service(grpc.GenericRpcHandler):  # type: ignore[misc, unused-ignore]
             if error is None and len(reply.body) > self._max:
                 error = _too_large("reply", len(reply.body), self._max).to_json().decode()
             if error is None:
-                context.set_trailing_metadata(tuple(to_metadata(reply.header)))
+                same_type = reply.header.get(headers.CONTENT_TYPE) == header[headers.CONTENT_TYPE]
+                trailers = to_metadata(reply.header, _NOT_REPLY_METADATA if same_type else _NOT_METADATA)
+                if trailers:
+                    context.set_trailing_metadata(tuple(trailers))
                 return reply.body
         except errors.MicroError as exc:  # raised by the handler, or a reply header gRPC cannot carry
             error = exc.to_json().decode()
@@ -503,7 +509,10 @@ class GRPCConnection(Connection):
                 raise
             # grpc.aio reports a call the server's GOAWAY cancelled as CancelledError.
             raise ConnectionError(f"gRPC server {self.address} went away during the call") from None
-        return Message(from_metadata(trailers), body)
+        reply = from_metadata(trailers)
+        if headers.CONTENT_TYPE in header:  # left out of the trailers when it is the request's
+            reply.setdefault(headers.CONTENT_TYPE, header[headers.CONTENT_TYPE])
+        return Message(reply, body)
 
     def failed(self, exc: Any) -> Message:
         """A failed call as the reply the client expects, or the exception that says "try elsewhere"."""
