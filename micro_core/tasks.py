@@ -17,21 +17,15 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-if sys.version_info >= (3, 12):
 
-    def start_task(
-        work: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop | None = None
-    ) -> asyncio.Task[T]:
-        """Run ``work`` in a task of its own, started eagerly."""
-        return asyncio.Task(work, loop=loop or asyncio.get_running_loop(), eager_start=True)
-
-else:
-
-    def start_task(
-        work: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop | None = None
-    ) -> asyncio.Task[T]:
-        """Run ``work`` in a task of its own (on the loop's next turn: 3.11 has no eager tasks)."""
-        return (loop or asyncio.get_running_loop()).create_task(work)
+def start_task(
+    work: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Task[T]:
+    """Run ``work`` in a task of its own, started eagerly where Python has eager tasks."""
+    loop = loop or asyncio.get_running_loop()
+    if sys.version_info >= (3, 12):
+        return asyncio.Task(work, loop=loop, eager_start=True)
+    return loop.create_task(work)
 
 
 __all__ = ["start_task"]
