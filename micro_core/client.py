@@ -50,7 +50,7 @@ def _new_id() -> str:
     """128 random bits in hex, like ``uuid4().hex``: ids need uniqueness, not secrecy, and
     ``os.urandom`` (under ``uuid4``) releases the GIL, a thread switch per message when
     other threads are busy. ``random`` is reseeded in a forked child."""
-    return f"{random.getrandbits(128):032x}"
+    return random.getrandbits(128).to_bytes(16).hex()  # twice as fast as formatting the int
 
 
 class Pool:

@@ -46,9 +46,11 @@ def send_would_block(producer: Any, topic: str) -> bool:
     """Whether ``producer.send(topic, ...)`` would wait, as it does until it knows the topic's partitions.
 
     That metadata wait is the only one in kafka-python 3.0's ``send`` (it has no buffer
-    pool to wait on), so a send for a known topic may run on the event loop.
+    pool to wait on), so a send for a known topic may run on the event loop. Asked on
+    every publish, so it looks into the metadata's table of partitions rather than call
+    ``partitions_for_topic``, which copies the topic's partitions into a new set.
     """
-    return producer._metadata.partitions_for_topic(topic) is None
+    return topic not in producer._metadata._partitions
 
 
 __all__ = [

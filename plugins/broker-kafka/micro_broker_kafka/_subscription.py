@@ -245,38 +245,43 @@ class KafkaSubscription(Subscription):
             for record in records:
                 if self._stopping.is_set():
                     return outcome
-                if not await self._handle(record):
+                reason = await attempt(_event(record), self._handler, self._auto_ack)
+                if reason is not None and not await self._redeliver(record, reason):
                     outcome.rewind[partition] = record.offset
                     break
                 outcome.commit[partition] = record.offset + 1
         return outcome
 
-    async def _handle(self, record: Any) -> bool:
-        """Deliver one record, again on failure; True once handled or dead-lettered.
+    async def _redeliver(self, record: Any, reason: str) -> bool:
+        """Deliver again a record whose handler failed; True once handled or dead-lettered.
 
         Redelivery happens here rather than by seeking back: a seek races kafka-python's
         prefetch, and a message in hand cannot be lost that way. Until this returns True
         nothing after the record is committed, so a crash still redelivers it.
         """
-        deliveries = 0
-        while not self._stopping.is_set():
+        deliveries = 1
+        while deliveries <= self._broker.max_redeliveries:
+            if self._stopping.is_set():
+                return False
             deliveries += 1
-            # Each delivery decodes the record afresh: a handler's changes to the message must
-            # reach neither the next delivery nor the dead letter.
-            event = KafkaEvent(record.topic, _envelope.decode(record), record.partition, record.offset)
-            reason = await attempt(event, self._handler, self._auto_ack)
-            if reason is None:
+            failed = await attempt(_event(record), self._handler, self._auto_ack)
+            if failed is None:
                 return True
-            if deliveries > self._broker.max_redeliveries:
-                try:
-                    await self._broker.dead_letter(
-                        record.topic, _envelope.decode(record), f"{reason} ({deliveries} deliveries)"
-                    )
-                except BrokerError as exc:
-                    log.warning("kafka: dead letter for %r not written, will retry: %s", record.topic, exc)
-                    return False
-                return True
-        return False
+            reason = failed
+        try:
+            await self._broker.dead_letter(
+                record.topic, _envelope.decode(record), f"{reason} ({deliveries} deliveries)"
+            )
+        except BrokerError as exc:
+            log.warning("kafka: dead letter for %r not written, will retry: %s", record.topic, exc)
+            return False
+        return True
+
+
+def _event(record: Any) -> KafkaEvent:
+    """A delivery of ``record``, decoded afresh each time: a handler's changes to the message
+    must reach neither the next delivery nor the dead letter."""
+    return KafkaEvent(record.topic, _envelope.decode(record), record.partition, record.offset)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
