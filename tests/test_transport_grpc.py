@@ -503,10 +503,13 @@ async def test_a_service_process_on_grpc_answers_micro_and_stock_clients(
 
     async with grpc.aio.insecure_channel(nodes[0].address) as channel:
         # A stock client's body is protobuf unless it names another codec the way micro clients do.
-        raw = await channel.unary_unary("/echo.Echo/Call")(
+        call = channel.unary_unary("/echo.Echo/Call")(
             b'{"text": "stock"}', timeout=5, metadata=(("x-content-type", "application/json"),)
         )
+        raw = await call
+        trailers = dict(await call.trailing_metadata())
     assert json.loads(raw) == {"text": "stock", "pid": reply["pid"]}
+    assert trailers == {}  # a reply in the request's content type sends no trailing metadata
 
 
 async def _services(service: Service) -> list:
