@@ -146,4 +146,4 @@ def test_the_installed_plugin_is_in_the_inventory(installed):
     row = rows[("micro.registry", "thirdparty")]
     assert (row.distribution, row.version) == (DIST, "1.2.3")
     assert "ModuleNotFoundError" in rows[("micro.plugins", "thirdparty-broken")].error
-    assert Path(rows[("micro.registry", "local")].distribution) == Path("micro-core")
+    assert Path(rows[("micro.registry", "local")].distribution) == Path("micro-kernel")

@@ -1,7 +1,7 @@
 """Certificates for TLS tests against real servers, issued by a throwaway CA.
 
 The CA is a ``trustme.CA`` the caller makes (``trustme`` is a test dependency in
-requirements-dev.txt, not one of micro-core's), so this module needs it only to name
+requirements-dev.txt, not one of micro-kernel's), so this module needs it only to name
 the type.
 """
 

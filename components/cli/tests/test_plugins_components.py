@@ -68,7 +68,7 @@ def test_plugins_lists_the_built_in_drivers_and_the_selected_ones(micro):
     rows = {(r["kind"], r["name"]): r for r in result.lines()}
     assert rows[("registry", "local")]["selected"] == "yes"
     assert rows[("registry", "memory")]["selected"] == ""
-    assert rows[("transport", "http")]["distribution"] == "micro-core"
+    assert rows[("transport", "http")]["distribution"] == "micro-kernel"
     assert micro("--transport", "grpc", "plugins").lines()  # selection follows the flags
     grpc = {(r["kind"], r["name"]): r for r in micro("--transport", "grpc", "plugins").lines()}
     assert grpc[("transport", "grpc")]["selected"] == "yes"
