@@ -15,7 +15,7 @@ from micro_core.transport.base import DEFAULT_MAX_MESSAGE_SIZE
 
 if TYPE_CHECKING:
     from micro_core.broker import EventHandler
-    from micro_core.hookspecs import CallFunc, HandlerFunc
+    from micro_core.hookspecs import CallFunc, HandlerFunc, PublishFunc
     from micro_core.options import Options
 
 
@@ -35,7 +35,11 @@ def micro_add_options(options: Options) -> None:
         "deliveries of a failed message before it goes to the <topic>.dlq dead-letter topic",
         int,
     )
-    options.add("transport", "http", "transport driver: http (default, fastest), grpc, or memory")
+    options.add(
+        "transport",
+        "http",
+        "transport driver: http (default, fastest), memory, or grpc (micro-transport-grpc)",
+    )
     options.add("selector", "random", "node selection strategy: random or roundrobin")
     options.add("content_type", "application/json", "content type the client encodes requests with")
     options.add("server_address", "127.0.0.1:0", "host:port the server listens on (port 0: any free port)")
@@ -46,6 +50,9 @@ def micro_add_options(options: Options) -> None:
     options.add("client_retries", 1, "further attempts, on other nodes, after a retriable failure", int)
     options.add("max_message_size", DEFAULT_MAX_MESSAGE_SIZE, "largest message body in bytes", int)
     options.add("shutdown_grace", 10.0, "seconds a stopping server waits for in-flight calls", float)
+    options.add(
+        "health_interval", 5.0, "seconds between runs of a service's health checks (readiness)", float
+    )
 
 
 @hookimpl(trylast=True)
@@ -56,6 +63,11 @@ def micro_wrap_call(call: CallFunc) -> CallFunc:
 @hookimpl(trylast=True)
 def micro_wrap_handler(service: str, endpoint: str, handler: HandlerFunc) -> HandlerFunc:
     return handler
+
+
+@hookimpl(trylast=True)
+def micro_wrap_publish(publish: PublishFunc) -> PublishFunc:
+    return publish
 
 
 @hookimpl(trylast=True)
