@@ -116,6 +116,8 @@ class Client:
         self.retries: int = options["client_retries"]
         self.content_type: str = options["content_type"]
         self._call = plugins.wrap_call(self._send)
+        # The broker's own method when no plugin wraps publishing: no layer added per publish.
+        self._publish = plugins.wrap_publish(broker.publish) if broker is not None else None
 
     def codec(self, content_type: str | None = None) -> Codec:
         return self.plugins.codec(content_type or self.content_type, self.options)
@@ -260,9 +262,9 @@ class Client:
         content_type: str | None = None,
     ) -> None:
         """Publish ``message`` to ``topic`` on the broker; returns once the broker took it."""
-        if self.broker is None:
+        if self._publish is None:
             raise RuntimeError("this client has no broker")
-        await self.broker.publish(topic, self._event(topic, message, metadata, content_type))
+        await self._publish(topic, self._event(topic, message, metadata, content_type))
 
     def _event(
         self, topic: str, message: Any, metadata: Mapping[str, str] | None, content_type: str | None

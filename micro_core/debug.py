@@ -1,4 +1,9 @@
-"""The ``Debug`` handler every service answers: ``Debug.Health`` and ``Debug.Stats``."""
+"""The ``Debug`` handler every service answers: ``Debug.Health`` and ``Debug.Stats``.
+
+``Debug.Health`` runs the service's health checks (:mod:`micro_core.health`) and
+reports each one with the overall status; a service without checks answers ``ok``
+as Go Micro's does.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,20 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from micro_core.health import Checks, CheckStatus, summary
+
 if TYPE_CHECKING:
     from micro_core.server import Server
 
 
-class Health(msgspec.Struct):
+class Health(msgspec.Struct, omit_defaults=True):
+    """``status`` is ``ok``, ``not_ready`` (a check failed) or ``failing`` (a liveness check failed);
+    without checks it is ``{"status": "ok"}``, as Go Micro answers."""
+
     status: str
+    live: bool = True
+    ready: bool = True
+    checks: list[CheckStatus] = msgspec.field(default_factory=list)
 
 
 class Stats(msgspec.Struct):
@@ -42,11 +55,14 @@ def _rss_bytes() -> int:
 class Debug:
     """Answers health checks and reports the server's counters."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, checks: Checks | None = None) -> None:
         self._server = server
+        self._checks = Checks() if checks is None else checks
 
     async def health(self) -> Health:
-        return Health(status="ok")
+        statuses = await self._checks.run()
+        live, ready, status = summary(statuses)
+        return Health(status=status, live=live, ready=ready, checks=statuses)
 
     async def stats(self) -> Stats:
         now = time.time()

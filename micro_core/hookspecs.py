@@ -11,7 +11,7 @@ inner layers built with ``yield`` and return it wrapped.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from micro_core.broker import Broker, EventHandler
     from micro_core.client import Call
     from micro_core.codec import Codec
+    from micro_core.health import CheckFunc
     from micro_core.options import Options
     from micro_core.registry import Registry
     from micro_core.selector import Selector
@@ -33,6 +34,8 @@ hookimpl = pluggy.HookimplMarker("micro")
 CallFunc = Callable[["Call"], Awaitable["Message"]]
 #: A server handler as wrappers see it: request message -> reply message.
 HandlerFunc = Callable[["Message"], Awaitable["Message"]]
+#: A publish as wrappers see it: topic and the encoded message, done once the broker took it.
+PublishFunc = Callable[[str, "Message"], Awaitable[None]]
 
 
 # --- configuration -------------------------------------------------------------------
@@ -127,12 +130,35 @@ def micro_wrap_handler(service: str, endpoint: str, handler: HandlerFunc) -> Han
 
 
 @hookspec(firstresult=True)
+def micro_wrap_publish(publish: PublishFunc) -> PublishFunc:
+    """Wrap the client's publishes; built once per client (tracing, metrics of events sent).
+
+    :param publish: the next layer inward; it takes the topic and the encoded message
+        (headers may still be added) and returns once the broker accepted it.
+    :return: the wrapped publish (implement with ``wrapper=True`` and ``yield``).
+    """
+
+
+@hookspec(firstresult=True)
 def micro_wrap_subscriber(topic: str, handler: EventHandler) -> EventHandler:
     """Wrap a subscriber's event handler; built once per subscription.
 
     :param topic: the subscribed topic.
     :param handler: the next layer inward.
     :return: the wrapped handler (implement with ``wrapper=True`` and ``yield``).
+    """
+
+
+# --- health -------------------------------------------------------------------------------
+
+
+@hookspec
+def micro_health_checks(service: Service) -> Mapping[str, CheckFunc] | None:
+    """Contribute health checks to ``service`` (a plugin's own connection, say); called at start.
+
+    :param service: the service being started; its own checks are in ``service.health``.
+    :return: check name -> check (see :mod:`micro_core.health`), all of the readiness kind;
+        add liveness checks with ``service.health.add(name, func, "liveness")`` instead.
     """
 
 
@@ -174,6 +200,7 @@ def micro_after_stop(service: Service) -> Awaitable[None] | None:
 __all__ = [
     "CallFunc",
     "HandlerFunc",
+    "PublishFunc",
     "hookimpl",
     "hookspec",
 ]

@@ -32,7 +32,8 @@ from micro_core import hookspecs
 if TYPE_CHECKING:
     from micro_core.broker import Broker, EventHandler
     from micro_core.codec import Codec
-    from micro_core.hookspecs import CallFunc, HandlerFunc
+    from micro_core.health import CheckFunc
+    from micro_core.hookspecs import CallFunc, HandlerFunc, PublishFunc
     from micro_core.options import Options
     from micro_core.registry import Registry
     from micro_core.selector import Selector
@@ -254,6 +255,20 @@ class Plugins:
             service=service, endpoint=endpoint, handler=handler
         )
         return wrapped
+
+    def wrap_publish(self, publish: PublishFunc) -> PublishFunc:
+        wrapped: PublishFunc = self._pm.hook.micro_wrap_publish(publish=publish)
+        return wrapped
+
+    def health_checks(self, service: Service) -> dict[str, CheckFunc]:
+        """Every plugin's checks for ``service``; a name given twice is an error, not a silent winner."""
+        checks: dict[str, CheckFunc] = {}
+        for answer in self._pm.hook.micro_health_checks(service=service):
+            for name, check in (answer or {}).items():
+                if name in checks:
+                    raise ValueError(f"two plugins register the health check {name!r}")
+                checks[name] = check
+        return checks
 
     def wrap_subscriber(self, topic: str, handler: EventHandler) -> EventHandler:
         wrapped: EventHandler = self._pm.hook.micro_wrap_subscriber(topic=topic, handler=handler)

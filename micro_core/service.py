@@ -31,6 +31,7 @@ from micro_core import context, headers
 from micro_core.broker import Broker, Event, EventHandler, Subscription
 from micro_core.client import Client
 from micro_core.debug import Debug
+from micro_core.health import READY, Checks, summary
 from micro_core.options import Options
 from micro_core.plugins import Plugins
 from micro_core.registry import Endpoint, Node, Registry
@@ -103,7 +104,11 @@ class Service:
             broker=self.broker,
         )
         self.server = Server(name, self.transport, self.plugins, opts)
-        self.server.handle(Debug(self.server))
+        #: The service's health checks: ``@service.health.check("database")``.
+        self.health = Checks()
+        self.server.handle(Debug(self.server, self.health))
+        self._ready = True
+        self._checker: asyncio.Task[None] | None = None
         for handler in handlers:
             self.handle(handler)
         self._subscribers: list[_Subscriber] = []
@@ -170,6 +175,7 @@ class Service:
             self.address = self.options["server_advertise"] or bound
             await self.registry.register(self.entry(), self.options["register_ttl"])
             self._renewal = asyncio.create_task(self._renew(), name=f"{self.name} registration")
+            self._start_checker()
             for sub in self._subscribers:
                 handler = self.plugins.wrap_subscriber(sub.topic, self._event_handler(sub.handler))
                 self._subscriptions.append(
@@ -190,6 +196,11 @@ class Service:
     async def _release(self, grace: float | None) -> None:
         """Deregister, unsubscribe, stop listening (after up to ``grace`` seconds for calls in
         flight; None: none can be), and close every connection."""
+        if self._checker is not None:
+            self._checker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checker
+            self._checker = None
         if self._renewal is not None:
             self._renewal.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -273,6 +284,8 @@ class Service:
             "server": "micro",
             "protocol": "mucp",
         }
+        if self.health:
+            node_metadata[READY] = "true" if self._ready else "false"
         node = Node(id=self.id, address=self.address, metadata=node_metadata)
         return Entry(
             name=self.name,
@@ -293,6 +306,28 @@ class Service:
                 log.warning(
                     "%s: could not renew registration (%s); retrying in %.0fs", self.name, exc, interval
                 )
+
+    def _start_checker(self) -> None:
+        """Run the health checks every ``health_interval`` seconds (only if there are any)."""
+        for name, check in self.plugins.health_checks(self).items():
+            self.health.add(name, check)
+        if self.health:
+            self._checker = asyncio.create_task(self._check(), name=f"{self.name} health checks")
+
+    async def _check(self) -> None:
+        """Re-register at once when readiness changes, so callers' selectors learn it from the
+        registry's watch: a node that is not ready is passed over, not stopped."""
+        interval = self.options["health_interval"]
+        while True:
+            _, ready, status = summary(await self.health.run())
+            if ready != self._ready:
+                self._ready = ready
+                log.warning("%s: %s; registering as %s", self.name, status, "ready" if ready else "not ready")
+                try:
+                    await self.registry.register(self.entry(), self.options["register_ttl"])
+                except Exception as exc:
+                    log.warning("%s: could not register readiness (%s); the renewal retries", self.name, exc)
+            await asyncio.sleep(interval)
 
     def _event_handler(self, handler: Handler) -> EventHandler:
         """Adapt a subscriber: pass the Event itself, or its body decoded to the hinted type."""

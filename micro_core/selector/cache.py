@@ -23,6 +23,7 @@ from micro_core import errors
 from micro_core.registry.base import Event, EventType, Registry, Watcher
 from micro_core.registry.model import Node, Service
 from micro_core.selector.base import Filter, Selector
+from micro_core.selector.readiness import ready_only
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class _Entry:
 
 
 def _entry(services: list[Service], ttl: float) -> _Entry:
+    services = ready_only(services)
     return _Entry(services, [node for service in services for node in service.nodes], time.monotonic() + ttl)
 
 
