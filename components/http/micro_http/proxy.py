@@ -1,0 +1,323 @@
+"""The reverse proxy: one HTTP request or websocket, forwarded to a node of a service.
+
+``micro web`` serves ``/<name>/...`` with it and the API gateway's ``http`` handler
+forwards with it; both give it the service and the rest of the path. A node is picked
+through the kernel's selector (so load balancing, the watched cache and the failure
+marks are the same as for RPC calls), bodies stream both ways without being buffered,
+and websockets are relayed frame by frame until one side closes.
+
+Failures are raised as micro errors for the HTTP stack to render: 404 listing the
+known services for an unknown one, 503 when no node is left (all draining or down),
+502 naming the service and node when the backend fails before it answers, 504 when
+it does not answer in time. A node that refuses, resets or answers "draining" is
+marked in the selector, and a request that can be replayed (no body) tries another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Final, TypeVar
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from micro_core import Selector, errors
+from micro_core.registry import Node, ServiceNotFound
+
+log = logging.getLogger("micro.http.proxy")
+
+T = TypeVar("T")
+
+__all__ = ["DRAINING_HEADER", "PREFIX_HEADER", "Proxy"]
+
+#: The base path a proxied app is served under, so it can build its own links.
+PREFIX_HEADER: Final = "X-Forwarded-Prefix"
+#: Set by a web service on its 503 while it drains: the proxy then tries another node.
+DRAINING_HEADER: Final = "Micro-Draining"
+
+# RFC 9110 7.6.1: meaningful for one connection only, never forwarded.
+_HOP_BY_HOP: Final = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Made anew for the backend's websocket handshake by the client.
+_HANDSHAKE: Final = frozenset(
+    {"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol"}
+)
+# Bodies up to this size (by Content-Length) are read whole and sent in one write: a
+# streamed response costs a prepare, a write per chunk and a write_eof, about a quarter
+# of the proxy's time for a small page.
+_WHOLE_BODY: Final = 64 * 1024
+# A close reason must fit in a control frame (125 bytes, 2 of them for the code).
+_MAX_REASON: Final = 123
+_BACKEND_GONE: Final = 1011  # "internal error": the server side could not go on
+
+
+class _Draining(Exception):
+    """A node answered 503 with the draining header to a request that may go elsewhere."""
+
+
+def _reason(text: str) -> str:
+    encoded = text.encode()[:_MAX_REASON]
+    return encoded.decode(errors="ignore")
+
+
+def _forwardable(header: CIMultiDictProxy[str], drop: Iterable[str] = ()) -> CIMultiDict[str]:
+    """``header`` without hop-by-hop fields, those its Connection field names, and ``drop``."""
+    named = {token.strip().lower() for token in header.get("Connection", "").split(",")}
+    skip = _HOP_BY_HOP | named | set(drop)
+    return CIMultiDict((key, value) for key, value in header.items() if key.lower() not in skip)
+
+
+def _is_websocket(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket" and "upgrade" in {
+        token.strip().lower() for token in request.headers.get("Connection", "").split(",")
+    }
+
+
+class Proxy:
+    """Forwards requests to the nodes of services, picked by ``selector``; one per server.
+
+    :param timeout: seconds to wait for a backend's response headers (504 after).
+    :param connect_timeout: seconds to open a connection to a node before trying another.
+    :param known: the service names a 404 lists; by default every service in the registry.
+    """
+
+    def __init__(
+        self,
+        selector: Selector,
+        *,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        known: Callable[[], Awaitable[Iterable[str]]] | None = None,
+    ) -> None:
+        self.selector = selector
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self._known = known or self._registered
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, force_close=False),
+                # The client's request, byte for byte: no cookies kept between users, no
+                # decompression, no headers of our own, no redirects followed.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout),
+            )
+            # aiohttp replays an idempotent request once when the connection drops; that would
+            # send a request that just killed a node to it again, and hide the failure (the
+            # selector's marks and our own loop pick the next node). aiohttp's test client
+            # switches it off the same way; there is no public setting.
+            self._session._retry_connection = False
+        return self._session
+
+    async def close(self) -> None:
+        """Close the pooled connections to the backends."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _registered(self) -> list[str]:
+        return sorted({service.name for service in await self.selector.registry.list_services()})
+
+    # --- picking a node ------------------------------------------------------------------
+
+    async def _select(self, service: str, tried: list[str]) -> Node:
+        try:
+            return await self.selector.select(service, exclude=tried)
+        except ServiceNotFound:
+            known = ", ".join(await self._known()) or "none"
+            raise errors.NotFound(
+                f"no web service {service!r} is registered; known: {known}", id="micro.proxy"
+            ) from None
+        except errors.ServiceUnavailable:
+            what = f"{len(tried)} tried and failed or draining" if tried else "none available"
+            raise errors.ServiceUnavailable(
+                f"no node of {service!r} can take the request ({what})", id="micro.proxy"
+            ) from None
+
+    def _failed(self, service: str, node: Node, detail: str) -> errors.BadGateway:
+        """Mark ``node`` and say which service and node failed, in the error the client sees."""
+        error = errors.BadGateway(f"{service}: node {node.id} at {node.address} {detail}", id="micro.proxy")
+        self.selector.mark(service, node, error)
+        return error
+
+    # --- forwarding ----------------------------------------------------------------------
+
+    def _upstream_headers(
+        self, request: web.Request, prefix: str, drop: Iterable[str] = ()
+    ) -> CIMultiDict[str]:
+        header = _forwardable(request.headers, ("host", *drop))
+        peer = request.remote or ""
+        earlier = request.headers.get("X-Forwarded-For")
+        header["X-Forwarded-For"] = f"{earlier}, {peer}" if earlier else peer
+        header["X-Forwarded-Proto"] = request.headers.get("X-Forwarded-Proto", request.scheme)
+        header["X-Forwarded-Host"] = request.headers.get("X-Forwarded-Host", request.host)
+        header[PREFIX_HEADER] = prefix
+        return header
+
+    async def forward(
+        self, request: web.Request, service: str, path: str, *, prefix: str = ""
+    ) -> web.StreamResponse:
+        """Serve ``request`` from a node of ``service``, asking it for ``path`` (already
+        URL-encoded, with the request's query appended); ``prefix`` is the base path the
+        client sees the service under (``/greeter``), sent as ``X-Forwarded-Prefix``."""
+        target = URL(path or "/", encoded=True).with_query(request.rel_url.raw_query_string or None)
+        if _is_websocket(request):
+            return await self._relay(request, service, target, prefix)
+        return await self._http(request, service, target, prefix)
+
+    async def _open(self, service: str, opening: Callable[[Node], Awaitable[T]]) -> tuple[Node, T]:
+        """``opening(node)`` on a node of ``service``: a node that refuses the connection or
+        drains is marked and the next one tried; a timeout or any other failure is final."""
+        tried: list[str] = []
+        while True:
+            node = await self._select(service, tried)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    opened = await opening(node)
+            except TimeoutError:
+                self.selector.mark(service, node, None)  # slow is not dead: keep it in rotation
+                raise errors.GatewayTimeout(
+                    f"{service}: node {node.id} at {node.address} did not answer within {self.timeout:g}s",
+                    id="micro.proxy",
+                ) from None
+            except aiohttp.ClientConnectorError as exc:  # nothing was sent: any request may go elsewhere
+                self._failed(service, node, f"refused the connection ({exc.os_error})")
+            except _Draining:
+                self._failed(service, node, "is draining")
+            except aiohttp.WSServerHandshakeError as exc:
+                raise errors.BadGateway(
+                    f"{service}: node {node.id} at {node.address} refused the websocket "
+                    f"({exc.status} {exc.message})",
+                    id="micro.proxy",
+                ) from None
+            except (aiohttp.ClientError, OSError) as exc:
+                raise self._failed(
+                    service, node, f"failed before answering ({type(exc).__name__}: {exc})"
+                ) from None
+            else:
+                self.selector.mark(service, node, None)
+                return node, opened
+            tried.append(node.id)
+
+    async def _http(self, request: web.Request, service: str, target: URL, prefix: str) -> web.StreamResponse:
+        header = self._upstream_headers(request, prefix)
+        body = request.content if request.body_exists else None
+
+        async def opening(node: Node) -> aiohttp.ClientResponse:
+            url = URL.build(scheme="http", authority=node.address, encoded=True).join(target)
+            upstream = await self._client().request(
+                request.method, url, headers=header, data=body, allow_redirects=False
+            )
+            if upstream.status == 503 and DRAINING_HEADER in upstream.headers and body is None:
+                upstream.release()
+                raise _Draining
+            return upstream
+
+        node, upstream = await self._open(service, opening)
+        return await self._respond(request, upstream, service, node)
+
+    async def _respond(
+        self, request: web.Request, upstream: aiohttp.ClientResponse, service: str, node: Node
+    ) -> web.StreamResponse:
+        """Send the backend's response on: whole when small and sized, streamed otherwise."""
+        header = _forwardable(upstream.headers)
+        with contextlib.closing(upstream):
+            length = upstream.content_length
+            if length is not None and length <= _WHOLE_BODY and request.method != "HEAD":
+                try:
+                    body = await upstream.read()
+                except (aiohttp.ClientError, OSError) as exc:
+                    raise self._failed(service, node, f"failed while answering ({exc})") from None
+                header.popall("Content-Length", None)
+                return web.Response(status=upstream.status, reason=upstream.reason, headers=header, body=body)
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=header)
+            await response.prepare(request)
+            try:
+                async for chunk in upstream.content.iter_any():
+                    await response.write(chunk)
+            except (aiohttp.ClientError, OSError) as exc:
+                # The status line is sent: the only honest signal left is a cut connection.
+                log.warning("%s: node %s at %s failed mid-response: %s", service, node.id, node.address, exc)
+                self.selector.mark(service, node, errors.BadGateway(str(exc)))
+                if request.transport is not None:
+                    request.transport.close()
+                return response
+            await response.write_eof()
+            return response
+
+    # --- websockets ----------------------------------------------------------------------
+
+    async def _relay(
+        self, request: web.Request, service: str, target: URL, prefix: str
+    ) -> web.StreamResponse:
+        """Open the backend's websocket first (so a failure is still an HTTP error), then
+        accept the client's and pass frames both ways until either side closes."""
+        header = self._upstream_headers(request, prefix, _HANDSHAKE)
+        protocols = [
+            p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()
+        ]
+
+        async def opening(node: Node) -> aiohttp.ClientWebSocketResponse:
+            url = URL.build(scheme="ws", authority=node.address, encoded=True).join(target)
+            return await self._client().ws_connect(url, headers=header, protocols=protocols)
+
+        node, backend = await self._open(service, opening)
+        client = web.WebSocketResponse(protocols=[backend.protocol] if backend.protocol else ())
+        try:
+            await client.prepare(request)
+            await asyncio.gather(
+                _pipe(backend, client, f"{service} node {node.id} went away"),
+                _pipe(client, backend, "the client went away"),
+            )
+        finally:
+            await backend.close()
+            await client.close()
+        return client
+
+
+async def _pipe(
+    source: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+    sink: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+    gone: str,
+) -> None:
+    """Copy frames from ``source`` to ``sink``. When ``source`` closes, close ``sink`` with the
+    same code and reason; when it breaks without a close frame, with 1011 and ``gone``."""
+    while True:
+        message = await source.receive()
+        kind = message.type
+        try:
+            if kind is aiohttp.WSMsgType.TEXT:
+                await sink.send_str(message.data)
+                continue
+            if kind is aiohttp.WSMsgType.BINARY:
+                await sink.send_bytes(message.data)
+                continue
+        except ConnectionError:
+            return  # the sink is closing; its own pipe ends this one
+        break
+    if sink.closed:
+        return  # the other pipe closed both
+    if kind is aiohttp.WSMsgType.CLOSE and message.data not in (1005, 1006):
+        await sink.close(code=message.data, message=_reason(message.extra or "").encode())
+    else:
+        await sink.close(code=_BACKEND_GONE, message=_reason(gone).encode())
