@@ -6,7 +6,10 @@ the kernel awaits what needs awaiting. Driver hooks are ``firstresult``: the fir
 plugin that answers for the requested name wins, and the kernel's own fallback
 (tried last) looks the name up among the installed entry points. Wrapper hooks are
 meant for new-style ``@hookimpl(wrapper=True)`` implementations: take what the
-inner layers built with ``yield`` and return it wrapped.
+inner layers built with ``yield`` and return it wrapped. A plain implementation
+(wrapping the ``call``/``handler`` it is given) composes too: every plugin's layer
+runs, the ``wrapper=True`` ones outermost. A ``micro_*`` implementation that
+matches no hook here is an error when its plugin is registered.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ Operators control loading with the environment:
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import logging
@@ -138,6 +139,8 @@ class Plugins:
         self.failures: dict[str, str] = {}
         self._drivers: dict[tuple[str, str], Any] = {}
         self._codecs: dict[str, Codec] = {}
+        #: Content types no codec answers for -> why, so a peer repeating one costs a dict look-up.
+        self._no_codec: dict[str, str] = {}
         self._pm = pluggy.PluginManager("micro")
         self._pm.add_hookspecs(hookspecs)
         for name in self.blocked:
@@ -148,12 +151,24 @@ class Plugins:
         self._pm.register(_DriverFallback(self), name="micro-drivers")
         if autoload:
             self._autoload()
+        self._check()
 
     # --- registration ---------------------------------------------------------------
 
     def register(self, plugin: object, name: str | None = None) -> None:
-        """Register a plugin object (module, class or instance with ``micro_*`` hookimpls)."""
+        """Register a plugin object (module, class or instance with ``micro_*`` hookimpls).
+
+        A hook implementation that matches no hook (a misspelt name) raises
+        ``pluggy.PluginValidationError`` and the plugin is not registered.
+        """
         self._pm.register(plugin, name=name)
+        try:
+            self._check()
+        except pluggy.PluginValidationError:
+            self._pm.unregister(plugin)
+            raise
+        self._codecs.clear()  # the new plugin may answer for content types looked up before
+        self._no_codec.clear()
 
     def unregister(self, plugin: object) -> None:
         self._pm.unregister(plugin)
@@ -176,6 +191,23 @@ class Plugins:
             if extension.name in self.blocked:
                 continue
             self._pm.register(extension.plugin, name=extension.name)
+
+    def _check(self) -> None:
+        """pluggy's ``check_pending()``, naming the hook the author probably meant."""
+        try:
+            self._pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            hooks = [name for name in dir(hookspecs) if name.startswith("micro_")]
+            unknown = [name for name in dir(self._pm.hook) if name.startswith("micro_") and name not in hooks]
+            hints = [
+                f"{name} (did you mean {close[0]}?)" if close else name
+                for name in unknown
+                if not self._pm.hook.__dict__[name].has_spec()
+                for close in [difflib.get_close_matches(name, hooks, n=1)]
+            ]
+            raise pluggy.PluginValidationError(
+                exc.plugin, f"plugin {exc.plugin!r} implements hooks micro does not have: {', '.join(hints)}"
+            ) from exc
 
     def _record_failure(self, _manager: Any, entry_point: Any, error: BaseException) -> None:
         self.failures[entry_point.name] = f"{type(error).__name__}: {error}"
@@ -231,11 +263,23 @@ class Plugins:
             normal = content_type.split(";", 1)[0].strip().lower()
             codec = self._codecs.get(normal)
             if codec is None:
-                answer: Codec | None = self._pm.hook.micro_codec(content_type=normal, options=options)
-                codec = self._codecs[normal] = self._driver("codec", normal, answer)
+                codec = self._codecs[normal] = self._new_codec(normal, options)
             if len(self._codecs) < _MAX_CODEC_KEYS:  # headers come from peers: keep the table bounded
                 self._codecs[content_type] = codec
         return codec
+
+    def _new_codec(self, content_type: str, options: Options) -> Codec:
+        """Ask the plugins once per content type; a failure is remembered (bounded) and raised again."""
+        reason = self._no_codec.get(content_type)
+        if reason is None:
+            try:
+                answer: Codec | None = self._pm.hook.micro_codec(content_type=content_type, options=options)
+                return self._driver("codec", content_type, answer)
+            except DriverNotFound as exc:
+                reason = str(exc)
+                if len(self._no_codec) < _MAX_CODEC_KEYS:
+                    self._no_codec[content_type] = reason
+        raise DriverNotFound("codec", content_type, reason)
 
     def broker(self, name: str, registry: Registry, options: Options) -> Broker:
         answer: Broker | None = self._pm.hook.micro_broker(name=name, registry=registry, options=options)
@@ -247,12 +291,12 @@ class Plugins:
         self._pm.hook.micro_add_options.call_historic(kwargs={"options": options})
 
     def wrap_call(self, call: CallFunc) -> CallFunc:
-        wrapped: CallFunc = self._pm.hook.micro_wrap_call(call=call)
+        wrapped: CallFunc = self._wrap("micro_wrap_call", "call", call)
         return wrapped
 
     def wrap_handler(self, service: str, endpoint: str, handler: HandlerFunc) -> HandlerFunc:
-        wrapped: HandlerFunc = self._pm.hook.micro_wrap_handler(
-            service=service, endpoint=endpoint, handler=handler
+        wrapped: HandlerFunc = self._wrap(
+            "micro_wrap_handler", "handler", handler, service=service, endpoint=endpoint
         )
         return wrapped
 
@@ -271,8 +315,24 @@ class Plugins:
         return checks
 
     def wrap_subscriber(self, topic: str, handler: EventHandler) -> EventHandler:
-        wrapped: EventHandler = self._pm.hook.micro_wrap_subscriber(topic=topic, handler=handler)
+        wrapped: EventHandler = self._wrap("micro_wrap_subscriber", "handler", handler, topic=topic)
         return wrapped
+
+    def _wrap(self, hook: str, inner_name: str, inner: Any, **kwargs: Any) -> Any:
+        """Compose every implementation of a ``micro_wrap_*`` hook around ``inner``.
+
+        The hooks are first-result, so pluggy alone would let the first plain (non-wrapper)
+        implementation win silently. Plain implementations are applied here instead, each
+        around the previous one in pluggy's call order (the first called is outermost);
+        then pluggy runs the ``wrapper=True`` implementations around the result.
+        """
+        impls = getattr(self._pm.hook, hook).get_hookimpls()
+        plain = [impl for impl in impls if not (impl.wrapper or impl.hookwrapper)]
+        for impl in plain:  # pluggy calls from the end of the list: the start is innermost
+            inner = impl.function(**kwargs, **{inner_name: inner})
+        wrappers = self._pm.subset_hook_caller(hook, remove_plugins=[impl.plugin for impl in plain])
+        composed = inner
+        return wrappers.call_extra([lambda: composed], {**kwargs, inner_name: composed})
 
     async def before_start(self, service: Service) -> None:
         for result in self._pm.hook.micro_before_start(service=service):
@@ -287,10 +347,21 @@ class Plugins:
             await await_me_maybe(result)
 
     async def after_stop(self, service: Service) -> None:
-        """Every implementation runs even if another fails: the stop must complete."""
-        for impl in self._pm.hook.micro_after_stop.get_hookimpls():
+        """Every implementation runs even if another fails: the stop must complete.
+
+        In the same order as the other lifecycle hooks, each through the hook's
+        wrappers; a failure is logged and the next implementation runs.
+        """
+        plain = [
+            impl
+            for impl in self._pm.hook.micro_after_stop.get_hookimpls()
+            if not (impl.wrapper or impl.hookwrapper)
+        ]
+        for impl in reversed(plain):
+            others = [other.plugin for other in plain if other is not impl]
             try:
-                await await_me_maybe(impl.function(service=service))
+                for result in self._pm.subset_hook_caller("micro_after_stop", others)(service=service):
+                    await await_me_maybe(result)
             except Exception:
                 log.exception("micro_after_stop of %s failed", impl.plugin_name)
 

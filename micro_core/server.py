@@ -183,15 +183,10 @@ class Server:
         header = request.header
         endpoint = header.get(headers.ENDPOINT) or header.get(headers.METHOD, "")
         chain = self._chains.get(endpoint)
-        self.requests += 1
-        if chain is None:
-            self.errors += 1
-            return error_reply(self._no_route(endpoint))
-        if self._draining:
-            self.errors += 1
-            return error_reply(errors.ServiceUnavailable(f"{self.name} is shutting down", id=self.name))
-        self._inflight += 1
-        self._idle.clear()
+        refusal = self._admit(endpoint, chain is not None, "")
+        if refusal is not None:
+            return error_reply(refusal)
+        assert chain is not None
         try:
             return await chain(request)
         except errors.MicroError as exc:
@@ -202,9 +197,30 @@ class Server:
             log.exception("%s: handler %s failed", self.name, endpoint)
             return error_reply(errors.InternalServerError(f"{type(exc).__name__}: {exc}", id=self.name))
         finally:
-            self._inflight -= 1
-            if not self._inflight:
-                self._idle.set()
+            self._done()
+
+    def _admit(self, endpoint: str, found: bool, wrong_kind: str) -> errors.MicroError | None:
+        """Every unary call and stream comes in here: None admits it (and counts it in flight),
+        else the error to answer with: no such endpoint, the wrong kind, or draining (503)."""
+        self.requests += 1
+        refusal: errors.MicroError | None = None
+        if not found:
+            refusal = self._no_route(endpoint)
+        elif wrong_kind:
+            refusal = errors.BadRequest(wrong_kind, id=self.name)
+        elif self._draining:
+            refusal = errors.ServiceUnavailable(f"{self.name} is shutting down", id=self.name)
+        if refusal is not None:
+            self.errors += 1
+            return refusal
+        self._inflight += 1
+        self._idle.clear()
+        return None
+
+    def _done(self) -> None:
+        self._inflight -= 1
+        if not self._inflight:
+            self._idle.set()
 
     def _no_route(self, endpoint: str) -> errors.MicroError:
         if not endpoint:
@@ -246,18 +262,12 @@ class Server:
         header = request.header
         endpoint = header.get(headers.ENDPOINT) or header.get(headers.METHOD, "")
         route = self.routes.get(endpoint)
-        self.requests += 1
-        if route is None or not route.kind.streams:
-            self.errors += 1
-            error = (
-                self._no_route(endpoint)
-                if route is None
-                else errors.BadRequest(f"{endpoint} is not a stream")
-            )
-            await stream.close(error_reply(error))
+        wrong_kind = "" if route is None or route.kind.streams else f"{endpoint} is not a stream"
+        refusal = self._admit(endpoint, route is not None, wrong_kind)
+        if refusal is not None:
+            await stream.close(error_reply(refusal))
             return
-        self._inflight += 1
-        self._idle.clear()
+        assert route is not None
         try:
             await self._serve_stream(route, request, stream)
         except errors.MicroError as exc:
@@ -270,9 +280,7 @@ class Server:
                 error_reply(errors.InternalServerError(f"{type(exc).__name__}: {exc}", id=self.name))
             )
         finally:
-            self._inflight -= 1
-            if not self._inflight:
-                self._idle.set()
+            self._done()
 
     async def _serve_stream(self, route: Route, request: Message, stream: Stream) -> None:
         codec = self.codec(request.header.get(headers.CONTENT_TYPE))

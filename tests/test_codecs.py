@@ -64,3 +64,28 @@ class TestRawCodec(CodecConformance):
     ) -> None:
         with pytest.raises(CodecError, match="carries bytes, not int"):
             codec.encode(42)
+
+
+@dataclass
+class Item:
+    sku: str
+    qty: int = 1
+
+
+class Basket(msgspec.Struct):
+    items: list[Item]
+    owner: str = "guest"
+
+
+def test_a_decoded_value_is_encoded_with_every_field_even_at_its_default() -> None:
+    """A handler that echoes what it decoded must not drop ``qty``: a Go caller would read it as 0."""
+    codec = JSONCodec()
+    assert msgspec.json.decode(codec.encode(codec.decode(b'{"sku": "a"}', Item))) == {"sku": "a", "qty": 1}
+    basket = codec.decode(b'{"items": [{"sku": "a"}, {"sku": "b", "qty": 3}]}', Basket)
+    assert msgspec.json.decode(codec.encode(basket)) == {
+        "items": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 3}],
+        "owner": "guest",
+    }
+    assert msgspec.json.decode(codec.encode(codec.decode(b'{"x": {"sku": "c"}}', dict[str, Item]))) == {
+        "x": {"sku": "c", "qty": 1}
+    }

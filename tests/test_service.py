@@ -232,3 +232,22 @@ async def test_a_start_that_fails_leaves_the_service_neither_registered_nor_list
     host, port = service.address.rsplit(":", 1)
     with pytest.raises(OSError):
         await asyncio.open_connection(host, int(port))
+
+
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+async def test_a_draining_server_refuses_new_calls_and_new_streams_alike(micro_service, transport):
+    """One admission path: while a call drains, a new unary call and a new stream both get 503."""
+    service = await micro_service(
+        Greeter(), name="greeter", transport=transport, server_address="127.0.0.1:0"
+    )
+    address = service.address
+    running = asyncio.create_task(service.client.call("greeter", "Greeter.Slow", 0.5, address=address))
+    await asyncio.sleep(0.1)
+    draining = asyncio.create_task(service.server.drain(5))
+    await asyncio.sleep(0.05)
+    with pytest.raises(errors.ServiceUnavailable, match="shutting down"):
+        await service.client.call("greeter", "Greeter.Hello", {"name": "x"}, address=address, retries=0)
+    with pytest.raises(errors.ServiceUnavailable, match="shutting down"):
+        async with service.client.stream("greeter", "Greeter.Count", 3, address=address) as replies:
+            [n async for n in replies]
+    assert await running == "done" and await draining
