@@ -1,0 +1,178 @@
+"""The hook implementations: a span around every call, handler, publish and delivery.
+
+Each wrapper is composed once (per client, endpoint or subscription), so a span is the
+only per-message cost. With ``OTEL_SDK_DISABLED=true`` the wrappers hand back the inner
+layer untouched; while tracing is off (nowhere to send spans, see
+:mod:`~micro_wrapper_opentelemetry.provider`) they pass each message straight through.
+The tracer is the API's proxy: spans go to the provider set at the service's start.
+
+Spans follow the OpenTelemetry conventions: ``CLIENT``/``SERVER`` spans named
+``service/Endpoint`` with ``rpc.*`` attributes, ``PRODUCER``/``CONSUMER`` spans named
+``publish topic`` / ``process topic`` with ``messaging.*`` attributes. A failure sets the
+span's status to error, records the exception and the micro error code
+(``micro.error.code``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from micro_core import errors, headers
+from micro_core.hookspecs import hookimpl
+from micro_wrapper_opentelemetry.carrier import extract, inject
+from micro_wrapper_opentelemetry.provider import disabled, setup_tracing, switch
+
+if TYPE_CHECKING:
+    from micro_core import Call, Event, Message, Service
+    from micro_core.broker import EventHandler
+    from micro_core.hookspecs import CallFunc, HandlerFunc, PublishFunc
+
+_tracer = trace.get_tracer("micro")
+
+
+def _failed(span: Span, exc: BaseException) -> None:
+    """Mark ``span`` failed with the exception and, for a micro error, its code."""
+    if isinstance(exc, errors.MicroError):
+        span.set_attribute("micro.error.code", exc.code)
+        span.set_attribute("rpc.response.status_code", exc.code)
+    span.record_exception(exc)
+    span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+
+
+@hookimpl(wrapper=True, tryfirst=True)  # outermost: the span covers the other wrappers too
+def micro_wrap_call(call: CallFunc) -> Generator[None, CallFunc, CallFunc]:
+    inner = yield
+    if disabled():
+        return inner
+
+    async def traced_call(request: Call) -> Message:
+        if not switch.on:
+            return await inner(request)
+        span = _tracer.start_span(
+            f"{request.service}/{request.endpoint}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "rpc.system": "micro",
+                "rpc.service": request.service,
+                "rpc.method": request.endpoint,
+            },
+        )
+        inject(request.message.header, trace.set_span_in_context(span))
+        try:
+            return await inner(request)
+        except BaseException as exc:
+            _failed(span, exc)
+            raise
+        finally:
+            span.end()
+
+    return traced_call
+
+
+@hookimpl(wrapper=True, tryfirst=True)
+def micro_wrap_handler(
+    service: str, endpoint: str, handler: HandlerFunc
+) -> Generator[None, HandlerFunc, HandlerFunc]:
+    inner = yield
+    if disabled():
+        return inner
+    name = f"{service}/{endpoint}"
+    attributes = {"rpc.system": "micro", "rpc.service": service, "rpc.method": endpoint}
+
+    async def traced_handler(request: Message) -> Message:
+        if not switch.on:
+            return await inner(request)
+        parent = extract(request.header)
+        span = _tracer.start_span(name, parent, SpanKind.SERVER, attributes)
+        token = otel_context.attach(trace.set_span_in_context(span, parent))
+        try:
+            return await inner(request)
+        except BaseException as exc:
+            _failed(span, exc)
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
+
+    return traced_handler
+
+
+@hookimpl(wrapper=True, tryfirst=True)
+def micro_wrap_publish(publish: PublishFunc) -> Generator[None, PublishFunc, PublishFunc]:
+    inner = yield
+    if disabled():
+        return inner
+
+    async def traced_publish(topic: str, message: Message) -> None:
+        if not switch.on:
+            return await inner(topic, message)
+        span = _tracer.start_span(
+            f"publish {topic}",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.operation.type": "send",
+                "messaging.destination.name": topic,
+                "messaging.message.id": message.header.get(headers.ID, ""),
+            },
+        )
+        inject(message.header, trace.set_span_in_context(span))
+        try:
+            await inner(topic, message)
+        except BaseException as exc:
+            _failed(span, exc)
+            raise
+        finally:
+            span.end()
+
+    return traced_publish
+
+
+@hookimpl(wrapper=True, tryfirst=True)
+def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, EventHandler, EventHandler]:
+    inner = yield
+    if disabled():
+        return inner
+    name = f"process {topic}"
+
+    async def traced_delivery(event: Event) -> None:
+        if not switch.on:
+            return await inner(event)
+        header = event.message.header
+        parent = extract(header)
+        attributes = {
+            "messaging.operation.type": "process",
+            "messaging.destination.name": topic,
+            "messaging.message.id": header.get(headers.ID, ""),
+        }
+        span = _tracer.start_span(name, parent, SpanKind.CONSUMER, attributes)
+        token = otel_context.attach(trace.set_span_in_context(span, parent))
+        try:
+            await inner(event)
+        except BaseException as exc:
+            _failed(span, exc)
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
+
+    return traced_delivery
+
+
+@hookimpl
+def micro_before_start(service: Service) -> None:
+    setup_tracing(service.name)
+
+
+@hookimpl
+async def micro_after_stop(service: Service) -> None:
+    """Export what is still buffered, so a stopping process loses no spans."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        await asyncio.to_thread(provider.force_flush)

@@ -1,0 +1,93 @@
+"""The SDK tracer provider a service gets when its application set none: OTLP, the OTEL_* way.
+
+An application (or a test) that installed its own provider keeps it; otherwise the
+first service to start installs one whose resource names that service
+(``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` win), samples as
+``OTEL_TRACES_SAMPLER`` says, and exports as ``OTEL_TRACES_EXPORTER`` says: ``otlp``
+(the default, OTLP over HTTP to ``OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT``), ``console`` or
+``none``. ``OTEL_SDK_DISABLED=true`` installs nothing and turns the wrappers off.
+
+Tracing is on once there is somewhere for spans to go: a provider the application set,
+or one installed here because ``OTEL_TRACES_EXPORTER`` or an OTLP endpoint is set.
+Installed but unconfigured (every service of a development venv), the wrappers pass
+calls straight through: no spans made, no exports tried against a collector that is
+not there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+#: Variables that say where spans go; without one (and no provider set) tracing stays off.
+DESTINATIONS = ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+class _Switch:
+    """Whether spans are made; read per message by the wrappers (one attribute look-up)."""
+
+    on = False
+
+
+switch = _Switch()
+
+
+def disabled(environ: Mapping[str, str] | None = None) -> bool:
+    """``OTEL_SDK_DISABLED`` as the OpenTelemetry specification reads it (only ``true`` disables)."""
+    environ = os.environ if environ is None else environ
+    return environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def _exporter(name: str, environ: Mapping[str, str]) -> SpanExporter:
+    if name == "console":
+        return ConsoleSpanExporter()
+    if name != "otlp":
+        raise ValueError(
+            f"OTEL_TRACES_EXPORTER={name!r}: micro-wrapper-opentelemetry offers otlp, console, none"
+        )
+    protocol = environ.get(
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    )
+    if protocol != "http/protobuf":
+        raise ValueError(
+            f"OTLP protocol {protocol!r} is not installed: micro-wrapper-opentelemetry exports http/protobuf"
+        )
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
+
+
+def setup_tracing(service_name: str, environ: Mapping[str, str] | None = None) -> TracerProvider | None:
+    """Turn tracing on: with the application's provider if it set one, else with an SDK provider
+    for ``service_name`` if the environment names a destination (see the module's doc).
+
+    :return: the provider installed now, or None if none was installed.
+    """
+    environ = os.environ if environ is None else environ
+    if disabled(environ):
+        return None
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        switch.on = True  # the application's own provider
+        return None
+    if not any(environ.get(name) for name in DESTINATIONS):
+        return None
+    attributes = {} if environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
+    provider = TracerProvider(resource=Resource.create(attributes))
+    processors: list[SpanProcessor] = [
+        BatchSpanProcessor(_exporter(name.strip(), environ))
+        for name in environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")
+        if name.strip() not in ("", "none")
+    ]
+    for processor in processors:
+        provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+    switch.on = True
+    return provider
+
+
+__all__ = ["DESTINATIONS", "disabled", "setup_tracing", "switch"]
