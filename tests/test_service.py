@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from micro_core import Event, Message, Options, Service, context, errors
+from micro_core.broker import DEAD_LETTER_REASON
 from micro_core.registry import ServiceNotFound
 from micro_core.registry.local import LocalRegistry
 from micro_core.testing import EventRecorder
@@ -251,3 +253,33 @@ async def test_a_draining_server_refuses_new_calls_and_new_streams_alike(micro_s
         async with service.client.stream("greeter", "Greeter.Count", 3, address=address) as replies:
             [n async for n in replies]
     assert await running == "done" and await draining
+
+
+@pytest.mark.parametrize("broker", ["memory", "http"])
+async def test_a_message_the_subscriber_cannot_decode_is_dead_lettered_at_once(micro_service, broker, caplog):
+    """Redelivering it cannot help: it goes to <topic>.dlq on the first failure, with the reason,
+    after one log line; a publisher that waits for the outcome hears "rejected", not "unreachable"."""
+    handled: list[HelloRequest] = []
+
+    async def on_hello(req: HelloRequest) -> None:
+        handled.append(req)
+
+    settings = {"broker": broker, "transport": "http", "server_address": "127.0.0.1:0"}
+    if broker == "http":
+        settings["broker_address"] = "127.0.0.1:0"
+    service = await micro_service(name="greeter", setup=lambda s: s.subscribe("hellos", on_hello), **settings)
+    dead = await EventRecorder.subscribe(service.broker, "hellos.dlq")
+    caplog.set_level(logging.DEBUG, logger="micro_core.broker")
+    try:
+        await service.client.publish("hellos", ["not", "a", "HelloRequest"])
+    except errors.BadRequest as exc:
+        assert broker == "http" and "rejected" in exc.detail and "hellos.dlq" in exc.detail
+    else:
+        assert broker == "memory"  # its publish returns before delivery
+    [parked] = await dead.wait(1)
+    await dead.close()
+    assert "invalid HelloRequest" in parked.message.header[DEAD_LETTER_REASON]
+    assert not handled
+    failures = [r for r in caplog.records if r.levelno >= logging.WARNING and "hellos" in r.getMessage()]
+    assert len(failures) == 2, [r.getMessage() for r in failures]  # the failure, then where it went
+    assert all(r.exc_info is None for r in failures)  # tracebacks only at debug level

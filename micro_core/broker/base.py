@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
+from micro_core.errors import BadRequest
 from micro_core.options import Options
 from micro_core.registry.base import Registry
 from micro_core.transport.base import Message
@@ -71,19 +72,31 @@ class Subscription(abc.ABC):
     async def unsubscribe(self) -> None: ...
 
 
-async def attempt(event: Event, handler: EventHandler, auto_ack: bool) -> str | None:
-    """Run ``handler`` and settle ``event`` by the broker contract; None when acked, else why not.
+class Rejected(str):
+    """Why a delivery failed, when the message itself is at fault: it does not decode as
+    the subscriber's type, or the handler raised ``BadRequest``. Delivering it again cannot
+    succeed, so a driver dead-letters it at once. A ``str``, so a driver that only reports
+    the reason needs no change."""
 
-    Every driver delivers through this, so that the ack rules are the same everywhere.
+
+async def attempt(event: Event, handler: EventHandler, auto_ack: bool) -> str | None:
+    """Run ``handler`` and settle ``event`` by the broker contract; None when acked, else why not
+    (a :class:`Rejected` reason when no redelivery can help).
+
+    Every driver delivers through this, so that the ack rules are the same everywhere. A
+    failure is logged in one line; its traceback only at debug level.
     """
     try:
         await handler(event)
     except Exception as exc:
+        reason = f"handler raised {type(exc).__name__}: {exc}"
+        rejected = isinstance(exc, BadRequest)  # CodecError included
         log.warning(
-            "topic %s: handler failed; the message will be delivered again", event.topic, exc_info=True
+            "topic %s: %s the message: %s", event.topic, "rejected" if rejected else "failed on", reason
         )
+        log.debug("topic %s: the handler's traceback", event.topic, exc_info=True)
         await event.nack()
-        return f"handler raised {type(exc).__name__}: {exc}"
+        return Rejected(reason) if rejected else reason
     if auto_ack:
         await event.ack()
     else:

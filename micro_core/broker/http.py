@@ -32,6 +32,7 @@ from micro_core.broker.base import (
     BrokerError,
     Event,
     EventHandler,
+    Rejected,
     Subscription,
     attempt,
     check_message,
@@ -115,6 +116,9 @@ class _Receiver:
         reason = await attempt(_Event(sub.topic, Message(header, request.body)), sub.handler, sub.auto_ack)
         if reason is None:
             return Message()
+        if isinstance(reason, Rejected):
+            why = f"subscriber {sub_id} rejected the message: {reason}"
+            return _error(errors.BadRequest(why, id="micro.broker"))
         return _error(errors.InternalServerError(f"subscriber {sub_id}: {reason}", id="micro.broker"))
 
     async def stream(self, request: Message, stream: Stream) -> None:
@@ -281,11 +285,16 @@ class HTTPBroker(Broker):
             return
         tries = 1 + self.max_redeliveries
         reason = "; ".join(f"{node}: {why}" for node, why in failures)
-        parked = dead_letter(topic, message, f"not delivered to {topic} in {tries} tries: {reason}")
+        rejected = all(isinstance(why, Rejected) for _, why in failures)
+        if not rejected:
+            reason = f"not delivered to {topic} in {tries} tries: {reason}"
+        parked = dead_letter(topic, message, reason)
         if parked is not None and await self._publish(*parked):
             log.error("dead-letter topic %s: its subscribers failed too; the message is lost", parked[0])
         where = f"; it went to {parked[0]}" if parked else ""
-        raise BrokerError(f"publish to {topic} failed after {tries} tries: {reason}{where}")
+        if rejected:  # the message is at fault, not the network: say so
+            raise errors.BadRequest(f"publish to {topic} rejected: {reason}{where}", id="micro.broker")
+        raise BrokerError(f"publish to {topic} failed: {reason}{where}")
 
     async def _publish(self, topic: str, message: Message) -> list[tuple[str, str]]:
         """Deliver to every group concurrently; the (node id, reason) of each last failure."""
@@ -328,6 +337,8 @@ class HTTPBroker(Broker):
             reason = await self._send(node, request)
             if reason is None:
                 return None
+            if isinstance(reason, Rejected):
+                return node.id, reason  # no redelivery can help
             tried.add(node.id)
             failure = (node.id, reason)
             log.info("topic %s: delivery to %s failed (%s); trying again", topic, node.id, reason)
@@ -347,7 +358,10 @@ class HTTPBroker(Broker):
         except (TimeoutError, errors.MicroError) as exc:
             return f"{type(exc).__name__}: {exc}"
         error = reply.header.get(headers.ERROR)
-        return None if error is None else errors.parse(error).detail
+        if error is None:
+            return None
+        failure = errors.parse(error)
+        return Rejected(failure.detail) if failure.code == 400 else failure.detail
 
     async def _connection(self, address: str) -> Connection:
         connection = self._connections.get(address)

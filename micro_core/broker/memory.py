@@ -23,6 +23,7 @@ from micro_core.broker.base import (
     BrokerError,
     Event,
     EventHandler,
+    Rejected,
     Subscription,
     attempt,
     check_message,
@@ -164,8 +165,9 @@ class MemoryBroker(Broker):
         return sub
 
     def redeliver(self, delivery: _Delivery, failed: MemorySubscription, reason: str) -> None:
-        """Queue a failed delivery again, or dead-letter it once its redeliveries are used up."""
-        if delivery.attempts <= self.max_redeliveries:
+        """Queue a failed delivery again, or dead-letter it once its redeliveries are used up
+        (at once when it was :class:`Rejected`)."""
+        if delivery.attempts <= self.max_redeliveries and not isinstance(reason, Rejected):
             if delivery.group is None:
                 if failed in self.hub.topics.get(delivery.topic, ()):
                     failed.put(delivery)
