@@ -1,0 +1,8 @@
+"""Chat inputs: the interface, and the built-in ``console``, ``xmpp`` and ``slack`` inputs.
+
+The concrete inputs are imported only when chosen (their chat libraries are heavy).
+"""
+
+from micro_bot.inputs.base import INPUTS_GROUP, Input, InputNotFound, Receive, input_class, input_names
+
+__all__ = ["INPUTS_GROUP", "Input", "InputNotFound", "Receive", "input_class", "input_names"]
