@@ -54,7 +54,7 @@ def _new_id() -> str:
 
 
 class Pool:
-    """One multiplexed connection per address, re-dialled when it breaks."""
+    """The connection to each node (the transport's :meth:`~Transport.connect`), made again when it breaks."""
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
@@ -66,8 +66,9 @@ class Pool:
         connection = self._connections.get(address)
         return connection if connection is not None and not connection.closed else None
 
-    async def get(self, address: str, timeout: float) -> Connection:
-        """The connection to ``address``, dialled if needed; concurrent callers share one dial."""
+    async def get(self, node: Node, timeout: float) -> Connection:
+        """The connection to ``node``, made if needed; concurrent callers share one dial."""
+        address = node.address
         connection = self.cached(address)
         if connection is not None:
             return connection
@@ -77,7 +78,7 @@ class Pool:
         future: asyncio.Future[Connection] = asyncio.get_running_loop().create_future()
         self._dialling[address] = future
         try:
-            connection = await self.transport.dial(address, timeout)
+            connection = await self.transport.connect(node, timeout)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # consumed here; waiters get it through shield
@@ -194,7 +195,7 @@ class Client:
             try:
                 if left <= 0:
                     raise TimeoutError
-                connection = self.pool.cached(node.address) or await self.pool.get(node.address, left)
+                connection = self.pool.cached(node.address) or await self.pool.get(node, left)
                 call.message.header[headers.TIMEOUT] = str(int(left * 1e9))
                 reply = await connection.call(call.message, left)
                 failure: BaseException | None = _remote_error(reply)
@@ -246,7 +247,7 @@ class Client:
             node = Node(id=call.address, address=call.address)
         else:
             node = await self.selector.select(call.service, filters=call.filters)
-        connection = await self.pool.get(node.address, call.timeout)
+        connection = await self.pool.get(node, call.timeout)
         try:
             return await connection.stream(call.message)
         except (ConnectionError, OSError) as exc:

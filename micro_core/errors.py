@@ -133,6 +133,17 @@ def from_code(code: int, detail: str = "", *, id: str = "", status: str = "") ->
     return cls(detail, id=id, code=code, status=status)
 
 
+def attributed(error: MicroError, id: str) -> MicroError:
+    """``error``, its ``id`` set to ``id`` if the raiser gave none.
+
+    Every error that crosses the wire names the service or component that raised it: a
+    handler's ``NotFound("…")`` or a codec's 400 leaves the server under the service's name.
+    """
+    if not error.id:
+        error.id = id
+    return error
+
+
 def parse(data: bytes | str) -> MicroError:
     """Decode an error from its JSON form; text that is not one becomes a 500 with that text."""
     try:
@@ -173,6 +184,7 @@ __all__ = [
     "Timeout",
     "Unauthorized",
     "UnsupportedMediaType",
+    "attributed",
     "from_code",
     "is_retriable",
     "parse",

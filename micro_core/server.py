@@ -191,7 +191,7 @@ class Server:
             return await chain(request)
         except errors.MicroError as exc:
             self.errors += 1
-            return error_reply(exc)
+            return error_reply(errors.attributed(exc, self.name))
         except Exception as exc:
             self.errors += 1
             log.exception("%s: handler %s failed", self.name, endpoint)
@@ -272,7 +272,7 @@ class Server:
             await self._serve_stream(route, request, stream)
         except errors.MicroError as exc:
             self.errors += 1
-            await stream.close(error_reply(exc))
+            await stream.close(error_reply(errors.attributed(exc, self.name)))
         except Exception as exc:
             self.errors += 1
             log.exception("%s: stream %s failed", self.name, endpoint)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import runpy
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,3 +52,13 @@ def spawn_service(defaults_env: dict[str, str], tmp_path: Path) -> Iterator[Call
 
 
 __all__ = ["wait_until"]
+
+
+@pytest.fixture(scope="session")
+def gomicro_binary() -> Path:
+    """The Go Micro v5 peer (``tests/gomicro``), built on first use and cached in ``.cache/gomicro``."""
+    build = runpy.run_path(str(Path(__file__).parent / "gomicro" / "build.py"))["build"]
+    try:
+        return Path(build())
+    except RuntimeError as exc:
+        pytest.fail(str(exc))

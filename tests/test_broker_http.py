@@ -97,7 +97,7 @@ async def test_each_subscription_is_a_node_of_micro_http_broker(
     assert set(found) == {"billing", BROADCAST}
     (node,) = found["billing"]
     assert node.id.startswith("orders-")
-    assert node.metadata == {"broker": "http", "topic": "orders", "secure": "false"}
+    assert node.metadata == {"broker": "http", "topic": "orders", "secure": "false", "server": "micro"}
     assert node.address.startswith("127.0.0.1:")
     await grouped.unsubscribe()
     assert [s.version for s in await entries(reader)] == [BROADCAST]

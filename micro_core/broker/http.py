@@ -13,17 +13,30 @@ raises :class:`~micro_core.broker.base.BrokerError`.
 
 Publishers read the node list from a cache that a registry watch keeps fresh, so
 publishing costs no registry round trip; a delivery that fails looks again.
+
+Go Micro's http broker subscribes and publishes the same way, but delivers each message
+as ``POST /?id=<subscriber node id>`` with the JSON envelope ``{"Header": {...}, "Body":
+"<base64>"}`` and ignores the answer. micro's subscriptions register ``server: micro``
+(see :mod:`micro_core.transport.gomicro`); a subscriber without it is Go Micro's and is
+sent the envelope, over a pool of one-request connections. An envelope that arrives
+from a Go Micro publisher is delivered to the subscription its ``id`` names. Go Micro
+acts on neither side's answer, so between the two a message is delivered at most once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
+import json
 import logging
 import random
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from micro_core import errors, headers
 from micro_core.broker.base import (
@@ -42,7 +55,8 @@ from micro_core.options import Options
 from micro_core.registry.base import DEFAULT_TTL, Registry, ServiceNotFound
 from micro_core.registry.model import Node, Service
 from micro_core.transport.base import Connection, Listener, Message, Stream, Transport
-from micro_core.transport.http import HTTPTransport
+from micro_core.transport.gomicro import MICRO_SERVER, NodePool, is_go_micro
+from micro_core.transport.http import HTTPTransport, dial_in_order
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +72,7 @@ DEFAULT_DELIVERY_TIMEOUT = 30.0
 
 #: Headers the transport frames with; a message's own values travel under other names.
 _CARRIED = {headers.ID: "Micro-Broker-Id", headers.STREAM: "Micro-Broker-Stream"}
+_UNCARRIED = {carried: own for own, carried in _CARRIED.items()}
 #: Seconds the node list is trusted without a watch event: a backstop for a missed event.
 _CACHE_TTL = 10.0
 _DIAL_TIMEOUT = 5.0
@@ -70,6 +85,27 @@ _COOLDOWN = 5.0
 
 def _error(error: errors.MicroError) -> Message:
     return Message({headers.ERROR: error.to_json().decode()})
+
+
+def _to_envelope(request: Message) -> Message:
+    """A delivery as Go Micro's http broker posts it: the message's own headers, body in base64."""
+    header = {_UNCARRIED.get(name, name): value for name, value in request.header.items()}
+    envelope = {"Header": header, "Body": base64.b64encode(request.body).decode()}
+    return Message({headers.CONTENT_TYPE: "application/json"}, json.dumps(envelope).encode())
+
+
+def _from_envelope(request: Message) -> tuple[str, Message]:
+    """The subscriber id and the message of a Go Micro http broker delivery; ``ValueError`` if it is none."""
+    ids = parse_qs(urlsplit(request.header.get(headers.PATH, "")).query).get("id")
+    if not ids:
+        raise ValueError("the request names no subscriber (neither Micro-Subscriber nor ?id=)")
+    try:
+        envelope = json.loads(request.body)
+        header = {str(name): str(value) for name, value in (envelope.get("Header") or {}).items()}
+        body = base64.b64decode(envelope.get("Body") or "", validate=True)
+    except (ValueError, AttributeError, binascii.Error) as exc:
+        raise ValueError(f"not a Go Micro broker envelope: {exc}") from None
+    return ids[0], Message(header, body)
 
 
 class _Event(Event):
@@ -102,17 +138,24 @@ class _Receiver:
 
     async def unary(self, request: Message) -> Message:
         header = request.header
-        sub_id = header.pop(SUBSCRIBER, "")
+        sub_id = header.pop(SUBSCRIBER, None)
+        if sub_id is None:
+            try:
+                sub_id, request = _from_envelope(request)
+            except ValueError as exc:
+                return _error(errors.BadRequest(str(exc), id="micro.broker"))
+            header = request.header
+        else:
+            header.pop(headers.ID, None)
+            for own, carried in _CARRIED.items():
+                if carried in header:
+                    header[own] = header.pop(carried)
         sub = self.subscriptions.get(sub_id)
         if sub is None:
             return _error(errors.NotFound(f"no subscriber {sub_id!r} here", id="micro.broker"))
         if header.get(headers.TOPIC) != sub.topic:
             why = f"subscriber {sub_id} takes topic {sub.topic}, not {header.get(headers.TOPIC)!r}"
             return _error(errors.BadRequest(why, id="micro.broker"))
-        header.pop(headers.ID, None)
-        for own, carried in _CARRIED.items():
-            if carried in header:
-                header[own] = header.pop(carried)
         reason = await attempt(_Event(sub.topic, Message(header, request.body)), sub.handler, sub.auto_ack)
         if reason is None:
             return Message()
@@ -122,7 +165,9 @@ class _Receiver:
         return _error(errors.InternalServerError(f"subscriber {sub_id}: {reason}", id="micro.broker"))
 
     async def stream(self, request: Message, stream: Stream) -> None:
-        await stream.close(_error(errors.BadRequest("the broker takes single messages, not streams")))
+        await stream.close(
+            _error(errors.BadRequest("the broker takes single messages, not streams", id="micro.broker"))
+        )
 
 
 @dataclass
@@ -178,6 +223,7 @@ class HTTPBroker(Broker):
         self._listener: Listener | None = None
         self._listening = asyncio.Lock()
         self._connections: dict[str, Connection] = {}
+        self._go_pools: dict[tuple[str, str], NodePool] = {}
         self._dialing: dict[str, asyncio.Lock] = {}
         self._unreachable: dict[str, float] = {}
         self._directory: _Directory | None = None
@@ -210,7 +256,7 @@ class HTTPBroker(Broker):
         node = Node(
             id=f"{topic}-{uuid.uuid4()}",
             address=listener.address,
-            metadata={"broker": "http", "topic": topic, "secure": "false"},
+            metadata={"broker": "http", "topic": topic, "secure": "false", "server": MICRO_SERVER},
         )
         entry = Service(name=BROKER_SERVICE, version=queue or BROADCAST, nodes=[node])
         sub = HTTPSubscription(self, entry, handler, queue, auto_ack)
@@ -278,7 +324,7 @@ class HTTPBroker(Broker):
         limit = self.transport.max_message_size
         if len(message.body) > limit:
             raise errors.PayloadTooLarge(
-                f"message of {len(message.body)} bytes to {topic} exceeds {limit} bytes"
+                f"message of {len(message.body)} bytes to {topic} exceeds {limit} bytes", id="micro.broker"
             )
         failures = await self._publish(topic, message)
         if not failures:
@@ -348,10 +394,13 @@ class HTTPBroker(Broker):
     async def _send(self, node: Node, request: Message) -> str | None:
         """One delivery; None when acked, else why not."""
         try:
-            connection = await self._connection(node.address)
-            reply = await connection.call(
-                Message({**request.header, SUBSCRIBER: node.id}, request.body), self.delivery_timeout
-            )
+            if is_go_micro(node.metadata):
+                reply = await self._go_pool(node).call(_to_envelope(request), self.delivery_timeout)
+            else:
+                connection = await self._connection(node.address)
+                reply = await connection.call(
+                    Message({**request.header, SUBSCRIBER: node.id}, request.body), self.delivery_timeout
+                )
         except OSError as exc:  # ConnectionError included: the process is gone or going
             self._unreachable[node.address] = time.monotonic() + _COOLDOWN
             return f"{type(exc).__name__}: {exc}"
@@ -372,6 +421,17 @@ class HTTPBroker(Broker):
             if connection is None or connection.closed:
                 connection = self._connections[address] = await self.transport.dial(address, _DIAL_TIMEOUT)
             return connection
+
+    def _go_pool(self, node: Node) -> NodePool:
+        """The connections to a Go Micro subscriber, posting to ``/?id=<its node id>``."""
+        pool = self._go_pools.get((node.address, node.id))
+        if pool is None or pool.closed:
+            target = "/?" + urlencode({"id": node.id})
+            dial = partial(
+                dial_in_order, node.address, max_size=self.transport.max_message_size, target=target
+            )
+            pool = self._go_pools[node.address, node.id] = NodePool(node.address, dial)
+        return pool
 
     async def _lookup(self, newer_than: float = float("-inf")) -> _Directory:
         """The subscriber list: cached, unless older than ``newer_than`` or expired; one lookup at a time."""
@@ -417,7 +477,8 @@ class HTTPBroker(Broker):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        connections, self._connections = list(self._connections.values()), {}
+        connections: list[Connection] = [*self._connections.values(), *self._go_pools.values()]
+        self._connections, self._go_pools = {}, {}
         for connection in connections:
             await connection.close()
         if self._listener is not None:

@@ -8,9 +8,12 @@ concurrent calls and streams.
 from __future__ import annotations
 
 import abc
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from micro_core.options import Options
+
+if TYPE_CHECKING:
+    from micro_core.registry.model import Node
 
 #: Largest body a transport accepts unless configured otherwise (4 MiB).
 DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024
@@ -108,6 +111,12 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     async def dial(self, address: str, timeout: float | None = None) -> Connection:
         """Connect to "host:port"; raise ``ConnectionError`` naming the address on failure."""
+
+    async def connect(self, node: Node, timeout: float | None = None) -> Connection:
+        """The connection the client keeps for ``node``: :meth:`dial` unless the transport
+        speaks differently to some peers, told apart by what they registered (the HTTP
+        transport pools one-call connections to Go Micro nodes)."""
+        return await self.dial(node.address, timeout)
 
     @abc.abstractmethod
     async def listen(self, address: str, handler: ServerHandler) -> Listener:

@@ -1,0 +1,140 @@
+"""Talking to Go Micro nodes: how to tell them apart, and a pool of one-call-at-a-time connections.
+
+Go Micro's HTTP transport serves a connection one request at a time, and answers every
+request on it with the headers of the connection's first request (that ``Micro-Id``
+included). A request pipelined behind another is never served, and replies cannot be
+matched by id: only by order, one in flight. Go Micro's own client therefore keeps a
+pool of connections per node and sends each call on an idle one. :class:`NodePool`
+does the same for micro's client and broker, over connections the transport dials.
+
+micro's nodes register ``server: micro`` in their metadata (services and broker
+subscriptions alike) and keep their multiplexed connections. Any other registered
+node is taken for Go Micro's. A node known only by its address (``call(...,
+address=...)``) has no metadata and is taken for micro's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Awaitable, Callable, Mapping
+
+from micro_core import errors
+from micro_core.transport.base import Connection, Message, Stream
+
+#: The ``server`` metadata value every micro node registers.
+MICRO_SERVER = "micro"
+#: Connections a pool opens to one node at most: Go Micro's client's default.
+DEFAULT_POOL_SIZE = 100
+
+Dial = Callable[[float | None], Awaitable[Connection]]
+
+
+def is_go_micro(metadata: Mapping[str, str]) -> bool:
+    """Whether a node that registered ``metadata`` is Go Micro's (see the module docstring)."""
+    return bool(metadata) and metadata.get("server") != MICRO_SERVER
+
+
+class NodePool(Connection):
+    """Connections to one node, each carrying one call at a time; opened on demand, kept while healthy.
+
+    ``dial(timeout)`` opens one connection. A call takes an idle connection, or dials one
+    while fewer than ``size`` are open, or waits for one to come back, all within its
+    timeout. A connection that fails or times out is dropped: a late reply on it would
+    otherwise be read as the answer to the next call.
+    """
+
+    def __init__(self, address: str, dial: Dial, size: int = DEFAULT_POOL_SIZE) -> None:
+        if size < 1:
+            raise ValueError(f"a pool needs room for at least one connection, not {size}")
+        self.address = address
+        self._dial = dial
+        self._size = size
+        self._idle: list[Connection] = []
+        self._open = 0  # connections open or being dialled
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def call(self, request: Message, timeout: float | None = None) -> Message:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        connection = await self._acquire(deadline)
+        try:
+            return await connection.call(request, None if deadline is None else deadline - loop.time())
+        finally:
+            self._release(connection)
+
+    async def warm(self, timeout: float | None) -> None:
+        """Open the first connection now, so that an unreachable node fails here, as a dial does."""
+        loop = asyncio.get_running_loop()
+        self._release(await self._acquire(None if timeout is None else loop.time() + timeout))
+
+    async def _acquire(self, deadline: float | None) -> Connection:
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._closed:
+                raise ConnectionError(f"the connections to {self.address} were closed")
+            while self._idle:
+                connection = self._idle.pop()
+                if not connection.closed:
+                    return connection
+                self._open -= 1
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                raise TimeoutError(f"no free connection to {self.address} in time")
+            if self._open < self._size:
+                self._open += 1
+                try:
+                    return await self._dial(left)
+                except BaseException:
+                    self._open -= 1
+                    self._wake()
+                    raise
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, left)
+            except TimeoutError:
+                raise TimeoutError(f"all {self._size} connections to {self.address} stayed busy") from None
+            finally:
+                if not waiter.done():
+                    waiter.cancel()
+
+    def _release(self, connection: Connection) -> None:
+        if connection.closed or self._closed:
+            self._open -= 1
+            if not connection.closed:
+                asyncio.get_running_loop().create_task(connection.close())
+        else:
+            self._idle.append(connection)
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def stream(self, request: Message) -> Stream:
+        raise errors.from_code(
+            501, f"streams to the Go Micro node {self.address} are not supported", id="micro.transport"
+        )
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        self._open -= len(idle)
+        waiters, self._waiters = self._waiters, collections.deque()
+        for waiter in waiters:  # they see the pool closed
+            if not waiter.done():
+                waiter.set_result(None)
+        for connection in idle:
+            await connection.close()
+
+
+__all__ = ["DEFAULT_POOL_SIZE", "MICRO_SERVER", "NodePool", "is_go_micro"]
