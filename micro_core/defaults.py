@@ -12,6 +12,7 @@ from micro_core.broker.base import DEFAULT_MAX_REDELIVERIES
 from micro_core.hookspecs import hookimpl
 from micro_core.registry.base import DEFAULT_TTL
 from micro_core.transport.base import DEFAULT_MAX_MESSAGE_SIZE
+from micro_core.transport.limits import ServerLimits
 
 if TYPE_CHECKING:
     from micro_core.broker import EventHandler
@@ -50,6 +51,15 @@ def micro_add_options(options: Options) -> None:
     options.add("client_retries", 1, "further attempts, on other nodes, after a retriable failure", int)
     options.add("max_message_size", DEFAULT_MAX_MESSAGE_SIZE, "largest message body in bytes", int)
     options.add("shutdown_grace", 10.0, "seconds a stopping server waits for in-flight calls", float)
+    limits = ServerLimits()
+    options.add(
+        "server_max_header_bytes", limits.max_header_bytes, "largest request line and headers in bytes", int
+    )
+    options.add(
+        "server_read_timeout", limits.read_timeout, "seconds a client may take to send one request", float
+    )
+    options.add("server_idle_timeout", limits.idle_timeout, "seconds an idle connection stays open", float)
+    options.add("server_max_connections", limits.max_connections, "open connections per listener", int)
     options.add(
         "health_interval", 5.0, "seconds between runs of a service's health checks (readiness)", float
     )

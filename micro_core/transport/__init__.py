@@ -10,6 +10,7 @@ from micro_core.transport.base import (
     Stream,
     Transport,
 )
+from micro_core.transport.limits import ServerLimits
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
@@ -18,6 +19,7 @@ __all__ = [
     "Listener",
     "Message",
     "ServerHandler",
+    "ServerLimits",
     "Stream",
     "Transport",
 ]

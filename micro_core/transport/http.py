@@ -25,12 +25,22 @@ import httptools
 
 from micro_core import errors, headers
 from micro_core.transport._stream import FrameStream
-from micro_core.transport.base import Connection, Listener, Message, ServerHandler, Stream, Transport
+from micro_core.transport.base import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Connection,
+    Listener,
+    Message,
+    ServerHandler,
+    Stream,
+    Transport,
+)
 from micro_core.transport.gomicro import NodePool, is_go_micro
+from micro_core.transport.limits import ServerLimits
 
 if TYPE_CHECKING:
     from httptools.parser.parser import HttpParser
 
+    from micro_core.options import Options
     from micro_core.registry import Node
 
 log = logging.getLogger(__name__)
@@ -46,6 +56,8 @@ _FRAMING_LENGTHS = frozenset(len(name) for name in _FRAMING)
 #: idles while the other works through the burst); sending every few frames lets the
 #: peer start at once. Measured here: 64 concurrent calls went from ~45k to ~75k calls/s.
 _FLUSH_FRAMES = 4
+#: Seconds a refused connection is still read (and dropped) from after the refusal went out.
+_LINGER = 1.0
 _REQUEST_LINE = "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Length: "
 _STATUS_LINE = "HTTP/1.1 200 OK\r\nContent-Length: "
 
@@ -77,6 +89,19 @@ def _header_lines(header: dict[str, str]) -> str:
 
 def _error_header(error: errors.MicroError) -> dict[str, str]:
     return {headers.ERROR: error.to_json().decode()}
+
+
+def _refusal(error: errors.MicroError) -> bytes:
+    """A whole response refusing a request, the error in the body and in ``Micro-Error``;
+    the server hangs up after it."""
+    body = error.to_json()
+    return b"HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: application/json\r\n%s%s\r\n\r\n%s" % (
+        error.code,
+        error.status.encode(),
+        b"Content-Length: %d\r\n" % len(body),
+        b"%s: %s" % (headers.ERROR.encode(), body),
+        body,
+    )
 
 
 def _too_large(what: str, size: int, limit: int) -> errors.PayloadTooLarge:
@@ -252,6 +277,18 @@ class _ServerPeer(_Peer):
         self._handler = listener.handler
         self._parser = httptools.HttpRequestParser(self)
         self._peer_name = "?"
+        self._limits = listener.limits
+        # No clock is read per request: the listener's sweeper compares these between its
+        # rounds to see how long a request has been arriving, or a connection idle.
+        self._reading = False  # inside a request: begun, not complete
+        self._head_done = False  # ... and its headers complete
+        self._head_bytes = 0
+        self._busy = 0  # unary handlers running
+        self._ticks = 0  # requests completed plus replies sent: the connection's sign of life
+        self._seen = (-1, False)
+        self._since = 0.0
+        #: Set once the connection is to end: the response to send last, and why.
+        self._closing: tuple[bytes, str] | None = None
 
     def on_url(self, url: bytes) -> None:
         """A target other than ``/`` reaches the handler as the ``:path`` header (Go Micro's
@@ -264,11 +301,66 @@ class _ServerPeer(_Peer):
         peer = transport.get_extra_info("peername")
         if peer:
             self._peer_name = join_address(str(peer[0]), int(peer[1]))
+        cap = self._limits.max_connections
+        if len(self._listener.peers) >= cap:
+            log.warning("%s: refusing %s, %d connections are open", self._listener.address, self._peer_name, cap)
+            error = errors.ServiceUnavailable(f"{self._listener.address} has {cap} connections open")
+            self._transport.write(_refusal(error))  # type: ignore[union-attr]
+            self._transport.close()  # type: ignore[union-attr]
+            return
         self._listener.peers.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._listener.peers.discard(self)
         super().connection_lost(exc)
+        # The parser holds this protocol's callbacks and the protocol holds the parser:
+        # without breaking the cycle, a half-read request's buffers (up to the header
+        # limit) stay until the next full garbage collection.
+        del self._parser
+        self._header, self._chunks = {}, []
+
+    def data_received(self, data: bytes) -> None:
+        if self._closing is not None:
+            return  # refused: what the client still sends is dropped
+        super().data_received(data)
+        if self._reading and not self._head_done:  # this read ended inside a request's headers
+            self._head_bytes += len(data)
+            limit = self._limits.max_header_bytes
+            if self._head_bytes > limit:
+                self._refuse(errors.MicroError(f"request headers exceed {limit} bytes", code=431), "too long")
+
+    def on_message_begin(self) -> None:
+        self._reading = True
+        self._head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self._head_done = True
+        if len(self._header) > self._limits.max_headers:
+            error = errors.MicroError(f"more than {self._limits.max_headers} header fields", code=431)
+            self._refuse(error, "too many headers")
+
+    def on_message_complete(self) -> None:
+        self._reading = self._head_done = False
+        self._ticks += 1
+        if self._closing is None:
+            super().on_message_complete()
+        else:  # refused: nothing more is served on this connection
+            self._header, self._chunks, self._size = {}, [], 0
+
+    def sweep(self, now: float) -> None:
+        """Called by the listener's sweeper: hang up on a client too slow or idle too long."""
+        state = (self._ticks, self._reading)
+        if state != self._seen:
+            self._seen, self._since = state, now
+            return
+        waited, limits = now - self._since, self._limits
+        if self._reading:
+            limit = limits.read_timeout if self._head_done else limits.header_timeout
+            if waited > limit:
+                what = "request" if self._head_done else "request's headers"
+                self._refuse(errors.Timeout(f"the {what} took over {limit:g}s"), "too slow")
+        elif not self._busy and not self._streams and waited > limits.idle_timeout:
+            self.close(f"idle for {limits.idle_timeout:g}s")
 
     def pause_writing(self) -> None:
         """A client that does not read its replies gets no more requests read either."""
@@ -278,13 +370,14 @@ class _ServerPeer(_Peer):
 
     def resume_writing(self) -> None:
         super().resume_writing()
-        if self._transport is not None and self._lost is None:
+        if self._transport is not None and self._lost is None and self._closing is None:
             self._transport.resume_reading()
 
     def _connection_error(self, exc: Exception | None) -> ConnectionError:
         return ConnectionError(f"client {self._peer_name} of {self._listener.address} went away")
 
     def _unary(self, message: Message) -> None:
+        self._busy += 1
         self._loop.create_task(self._serve_unary(message, message.header.get(headers.ID)))
 
     async def _serve_unary(self, request: Message, message_id: str | None) -> None:
@@ -295,6 +388,10 @@ class _ServerPeer(_Peer):
             reply = Message(_error_header(errors.InternalServerError(f"{type(exc).__name__}: {exc}")))
         if self._lost is None:
             self._reply(message_id, reply)
+        self._busy -= 1
+        self._ticks += 1
+        if self._closing is not None and not self._busy:
+            self._hang_up()
 
     def _reply(self, message_id: str | None, reply: Message) -> None:
         id_line = "" if message_id is None else f"{headers.ID}: {message_id}\r\n"
@@ -330,14 +427,34 @@ class _ServerPeer(_Peer):
 
     def _protocol_error(self, exc: Exception) -> None:
         """Bytes that are not HTTP: answer 400 and hang up; the other connections go on."""
-        if self._lost is not None or self._transport is None:
+        self._refuse(errors.BadRequest(f"not an HTTP/1.1 request: {exc}"), "not HTTP")
+
+    def _refuse(self, error: errors.MicroError, why: str) -> None:
+        """Read no more; once the calls already running have replied, answer ``error`` and hang up."""
+        if self._lost is not None or self._transport is None or self._closing is not None:
             return
-        body = errors.BadRequest(f"not an HTTP/1.1 request: {exc}").to_json()
-        self._out.append(
-            b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n%s: %s\r\n\r\n%s" % (len(body), headers.ERROR.encode(), body, body)
-        )
-        self.close(f"client {self._peer_name} sent bytes that are not HTTP")
+        self._transport.pause_reading()
+        self._closing = (_refusal(error), f"client {self._peer_name} refused ({why}): {error.detail}")
+        if not self._busy:
+            self._hang_up()
+
+    def _hang_up(self) -> None:
+        """Send the refusal and end the connection; keep reading (and dropping) for a moment,
+        as Go's server does: closing with unread bytes resets the connection, and the client
+        may then never read the refusal."""
+        transport = self._transport
+        if self._closing is None or transport is None:
+            return
+        response, why = self._closing
+        self._out.append(response)
+        if not transport.can_write_eof():
+            self.close(why)
+            return
+        self._flush()
+        self._shutdown(ConnectionError(f"connection {self._peer_name} to {self._listener.address}: {why}"))
+        transport.write_eof()
+        transport.resume_reading()
+        self._loop.call_later(_LINGER, transport.close)
 
     def close(self, why: str) -> None:
         """Send what is queued, then hang up; the stream handlers still running see ``why``."""
@@ -543,12 +660,16 @@ async def dial_in_order(address: str, timeout: float | None, max_size: int, targ
 class HTTPListener(Listener):
     """A listening socket and the connections it accepted."""
 
-    def __init__(self, handler: ServerHandler, max_message_size: int) -> None:
+    def __init__(
+        self, handler: ServerHandler, max_message_size: int, limits: ServerLimits | None = None
+    ) -> None:
         self.handler = handler
         self.max_message_size = max_message_size
+        self.limits = limits or ServerLimits()
         self.peers: set[_ServerPeer] = set()
         self.address = ""
         self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self, address: str) -> None:
         host, port = split_address(address)
@@ -561,11 +682,24 @@ class HTTPListener(Listener):
             raise OSError(exc.errno, f"cannot listen on {address}: {exc.strerror}") from exc
         name = self._server.sockets[0].getsockname()
         self.address = join_address(host or str(name[0]), int(name[1]))
+        self._sweeper = loop.create_task(self._sweep(), name=f"http listener {self.address}")
+
+    async def _sweep(self) -> None:
+        """One timer for every connection's timeouts: a timer per request would cost more than the request."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.limits.sweep_interval)
+            now = loop.time()
+            for peer in list(self.peers):
+                peer.sweep(now)
 
     async def close(self) -> None:
         if self._server is None:
             return
         server, self._server = self._server, None
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
         server.close()
         for peer in list(self.peers):
             peer.close("the listener closed")
@@ -576,6 +710,16 @@ class HTTPTransport(Transport):
     """``http``: HTTP/1.1 framing, wire-compatible with Go Micro's default transport."""
 
     name = "http"
+
+    def __init__(
+        self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE, *, limits: ServerLimits | None = None
+    ) -> None:
+        super().__init__(max_message_size)
+        self.limits = limits or ServerLimits()
+
+    @classmethod
+    def from_options(cls, options: Options) -> HTTPTransport:
+        return cls(options["max_message_size"], limits=ServerLimits.from_options(options))
 
     async def dial(self, address: str, timeout: float | None = None) -> Connection:
         return await _open(address, timeout, lambda: HTTPConnection(address, self.max_message_size))
@@ -589,6 +733,6 @@ class HTTPTransport(Transport):
         return pool
 
     async def listen(self, address: str, handler: ServerHandler) -> Listener:
-        listener = HTTPListener(handler, self.max_message_size)
+        listener = HTTPListener(handler, self.max_message_size, self.limits)
         await listener.start(address)
         return listener
