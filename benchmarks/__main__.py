@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
-from benchmarks import brokers, codecs, nameko, rpc, startup
+from benchmarks import brokers, codecs, gomicro, nameko, rpc, startup
 from benchmarks.harness import Result, load_average, machine, median_round
 from benchmarks.report import write_report
 from benchmarks.servers import Unavailable, kafka, rabbitmq
@@ -33,8 +33,11 @@ NAMEKO = rpc.Plan(payloads=(100,), concurrency=(1, 16), calls=3000, max_seconds=
 #: Throughput with 64 publishes awaiting confirmation, then the latency of one message at a time.
 BROKERS_FULL = (brokers.Plan(10000, window=64, max_seconds=20, rounds=7), brokers.Plan(1000, 1, 10, rounds=3))
 BROKERS_QUICK = (brokers.Plan(1000, window=64, max_seconds=5), brokers.Plan(200, 1, 3))
-GROUPS = ("rpc", "broker", "codec", "startup")
+GROUPS = ("rpc", "broker", "codec", "startup", "gomicro")
 CODEC_FULL = rpc.Plan(payloads=(100, 4096), concurrency=(1, 64), calls=5000, max_seconds=10)
+#: Go Micro's client runs every call it is given (no time bound): counts sized for ~2 s a case.
+GOMICRO_FULL = rpc.Plan(payloads=(100,), concurrency=(1, 16, 64), calls=10000, max_seconds=5, rounds=3)
+GOMICRO_QUICK = rpc.Plan(payloads=(100,), concurrency=(1, 16, 64), calls=1500, max_seconds=2)
 CODEC_QUICK = rpc.Plan(payloads=(100,), concurrency=(64,), calls=2000, max_seconds=5)
 
 
@@ -127,6 +130,11 @@ async def main(quick: bool, only: set[str], skipped: list[str]) -> list[Result]:
             skipped.append("codec: the micro-codec-protobuf plugin is not installed")
         else:
             results += await codecs.bench_codecs(CODEC_QUICK if quick else CODEC_FULL)
+    if "gomicro" in wanted:
+        try:
+            results += await gomicro.gomicro_cases(GOMICRO_QUICK if quick else GOMICRO_FULL)
+        except gomicro.Unavailable as exc:
+            skipped.append(f"gomicro: {exc}")
     if "startup" in wanted:
         results += startup.cold_start(5 if quick else 20)
         results.append(await startup.time_to_answer(2 if quick else 5))

@@ -9,8 +9,8 @@
 //	gomicro publish   -registry R -topic T [-count N]
 //	gomicro subscribe -registry R -topic T [-queue Q]          one JSON line per message until SIGTERM
 //
-// R is a Consul agent's host:port, or "mdns". Output meant for the test is one JSON
-// object per line; any other line is Go Micro's log.
+// R is a Consul agent's host:port, "mdns", or "memory" (no discovery: call with -address).
+// Output meant for the test is one JSON object per line; any other line is Go Micro's log.
 package main
 
 import (
@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,7 +62,7 @@ func main() {
 		fail(fmt.Errorf("usage: gomicro serve|call|list|publish|subscribe [flags]"))
 	}
 	flags := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
-	where := flags.String("registry", "mdns", `a Consul agent's host:port, or "mdns"`)
+	where := flags.String("registry", "mdns", `a Consul agent's host:port, "mdns" or "memory"`)
 	name := flags.String("name", "go.greeter", "serve: the service name")
 	service := flags.String("service", "", "call: the service to call")
 	endpoint := flags.String("endpoint", "Greeter.Hello", "call: the endpoint")
@@ -70,13 +71,19 @@ func main() {
 	concurrency := flags.Int("concurrency", 1, "call: calls in flight")
 	md := flags.String("metadata", "", "call: metadata k=v,k=v sent with each call")
 	timeout := flags.Duration("timeout", 10*time.Second, "call: per-call timeout")
+	address := flags.String("address", "", "call: this host:port instead of discovery")
 	topic := flags.String("topic", "", "publish, subscribe: the topic")
 	queue := flags.String("queue", "", "subscribe: the queue group (none: broadcast)")
 	_ = flags.Parse(os.Args[2:])
 
-	reg := consul.NewConsulRegistry(registry.Addrs(*where))
-	if *where == "mdns" {
+	var reg registry.Registry
+	switch *where {
+	case "mdns":
 		reg = registry.NewMDNSRegistry()
+	case "memory":
+		reg = registry.NewMemoryRegistry()
+	default:
+		reg = consul.NewConsulRegistry(registry.Addrs(*where))
 	}
 	// A process-wide broker that Go Micro's defaults would otherwise tie to mDNS.
 	broker.DefaultBroker = broker.NewHttpBroker(broker.Registry(reg), broker.Addrs("127.0.0.1:0"))
@@ -84,7 +91,7 @@ func main() {
 	case "serve":
 		serve(reg, *name)
 	case "call":
-		call(reg, *service, *endpoint, *body, *count, *concurrency, parseMetadata(*md), *timeout)
+		call(reg, *service, *endpoint, *body, *count, *concurrency, parseMetadata(*md), *timeout, *address)
 	case "list":
 		list(reg)
 	case "publish":
@@ -125,6 +132,17 @@ func (g *Greeter) Fail(ctx context.Context, req *Request, rsp *Reply) error {
 	return errors.New(g.name, req.Detail, req.Code)
 }
 
+// Payload is what Echo takes and answers: the benchmark's request.
+type Payload struct {
+	Data string `json:"data"`
+}
+
+// Echo answers its request.
+func (g *Greeter) Echo(ctx context.Context, req *Payload, rsp *Payload) error {
+	rsp.Data = req.Data
+	return nil
+}
+
 func serve(reg registry.Registry, name string) {
 	srv := server.NewRPCServer(
 		server.Name(name),
@@ -158,9 +176,10 @@ func parseMetadata(text string) map[string]string {
 }
 
 // call makes count calls, concurrency at a time, and reports them as one JSON line:
-// how many failed, how long it all took, the first reply and the distinct errors.
+// how many failed, how long it all took, the median and 99th percentile latency, the
+// first reply and the distinct errors.
 func call(reg registry.Registry, service, endpoint, body string, count, concurrency int,
-	md map[string]string, timeout time.Duration) {
+	md map[string]string, timeout time.Duration, address string) {
 	c := client.NewClient(
 		client.Registry(reg),
 		client.Selector(selector.NewSelector(selector.Registry(reg))),
@@ -168,6 +187,11 @@ func call(reg registry.Registry, service, endpoint, body string, count, concurre
 		client.PoolSize(concurrency+4),
 	)
 	ctx := metadata.NewContext(context.Background(), md)
+	var opts []client.CallOption
+	if address != "" {
+		opts = append(opts, client.WithAddress(address))
+	}
+	latencies := make([]time.Duration, count)
 	var next, failures atomic.Int64
 	var mu sync.Mutex
 	var first json.RawMessage
@@ -178,10 +202,12 @@ func call(reg registry.Registry, service, endpoint, body string, count, concurre
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(count) {
+			for n := next.Add(1); n <= int64(count); n = next.Add(1) {
 				var reply json.RawMessage
 				req := c.NewRequest(service, endpoint, json.RawMessage(body))
-				err := c.Call(ctx, req, &reply)
+				sent := time.Now()
+				err := c.Call(ctx, req, &reply, opts...)
+				latencies[n-1] = time.Since(sent)
 				mu.Lock()
 				if err != nil {
 					failures.Add(1)
@@ -199,8 +225,10 @@ func call(reg registry.Registry, service, endpoint, body string, count, concurre
 	for _, e := range seen {
 		errs = append(errs, e)
 	}
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	ms := func(q float64) float64 { return latencies[int(q*float64(count-1))].Seconds() * 1000 }
 	emit(map[string]any{"calls": count, "failures": failures.Load(), "seconds": elapsed,
-		"reply": first, "errors": errs})
+		"p50_ms": ms(0.5), "p99_ms": ms(0.99), "reply": first, "errors": errs})
 }
 
 func list(reg registry.Registry) {
