@@ -79,13 +79,7 @@ class Dispatcher:
         request = Request(text, match, conversation, self.service, self.commands, say, self.watches)
         if command.admin and not self.policy.is_admin(conversation):
             return Reply(f"sorry, `{command.name}` is for admins only")
-        if command.confirm and not confirmed:
-            self.confirmations.ask(conversation, text)
-            change = command.describe_change(request)
-            return Reply(
-                f"this will {change}. Answer `yes` within {self.confirmations.ttl:.0f}s to go ahead."
-            )
-        return self._reply(await self._run(command, request))
+        return self._reply(await self._run(command, request, confirmed))
 
     def _match(self, text: str) -> tuple[Command, re.Match[str]] | str:
         """The first command whose pattern matches, or what to tell the user instead."""
@@ -100,8 +94,13 @@ class Dispatcher:
                 return f"usage: `{command.usage}`"
         return f"unknown command `{one_line(word, 40)}`; `help` lists what I can do"
 
-    async def _run(self, command: Command, request: Request) -> str:
+    async def _run(self, command: Command, request: Request, confirmed: bool) -> str:
+        """The command's reply, or its confirmation question; any failure as one line."""
         try:
+            if command.confirm and not confirmed:
+                change = command.describe_change(request)  # may refuse bad input before asking
+                self.confirmations.ask(request.conversation, request.text)
+                return f"this will {change}. Answer `yes` within {self.confirmations.ttl:.0f}s to go ahead."
             async with asyncio.timeout(self.timeout):
                 return await command.run(request)
         except TimeoutError:

@@ -66,7 +66,7 @@ class XMPPUser:
         await self.client.disconnect(wait=1.0)
 
 
-async def test_the_bot_answers_on_xmpp_refuses_strangers_and_survives_a_restart(
+async def test_input_xmpp_answers_refuses_strangers_and_survives_a_restart(
     prosody, spawn, example_processes, command_suite
 ):
     bot = prosody.register("bot", "bot-pw")

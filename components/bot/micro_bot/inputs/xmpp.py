@@ -21,6 +21,7 @@ import slixmpp
 
 from micro_bot.chat import ChatMessage, Conversation
 from micro_bot.inputs.base import Input, Receive
+from micro_bot.inputs.tasks import Handling
 from micro_bot.settings import split_list
 from micro_core import Option, Options
 
@@ -88,7 +89,7 @@ class XMPPInput(Input):
         self._stopping = False
         self._receive: Receive | None = None
         self._reconnecting: asyncio.Task[None] | None = None
-        self._handling: set[asyncio.Future[None]] = set()
+        self._handling = Handling()
         self._client: slixmpp.ClientXMPP | None = None
 
     @classmethod
@@ -173,9 +174,7 @@ class XMPPInput(Input):
     def _handle(self, text: str, conversation: Conversation) -> None:
         if self._receive is None or not text.strip():
             return
-        task = asyncio.ensure_future(self._receive(ChatMessage(text, conversation)))
-        self._handling.add(task)  # kept until done: the loop holds tasks only weakly
-        task.add_done_callback(self._handling.discard)
+        self._handling.start(self._receive(ChatMessage(text, conversation)))
 
     def _direct(self, message: Any) -> None:
         if message["type"] not in ("chat", "normal") or message["delay"]["stamp"]:
@@ -205,8 +204,7 @@ class XMPPInput(Input):
         self._stopping = True
         if self._reconnecting is not None:
             self._reconnecting.cancel()
-        for task in list(self._handling):
-            task.cancel()
+        self._handling.cancel()
         if self._client is None:
             return
         if self._client.transport is not None:
