@@ -290,3 +290,37 @@ async def test_processes_writing_at_once_never_show_a_reader_half_a_file(
     assert len(busy.nodes) == 15
     assert {node.metadata["round"] for node in busy.nodes} == {"29"}
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_only_regular_files_of_bounded_size_are_read_and_garbage_is_reported_once_then_removed(
+    registry: LocalRegistry, directory: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A FIFO named *.json would block every reader's event loop; a link to a device, worse."""
+    await registry.register(greeter())
+    service_dir = directory / "greeter"
+    fifo = service_dir / "fifo.json"
+    os.mkfifo(fifo)
+    (service_dir / "device.json").symlink_to("/dev/null")
+    (service_dir / "huge.json").write_bytes(b" " * (2 << 20))
+    (service_dir / "truncated.json").write_text('{"service": {"name": "gree')
+
+    def read_twice() -> list[list[Service]]:
+        async def main() -> list[list[Service]]:
+            reader = LocalRegistry(str(directory))
+            return [await reader.get_service("greeter") for _ in range(2)]
+
+        return asyncio.run(main())
+
+    reading = asyncio.create_task(asyncio.to_thread(read_twice))  # blocked on the FIFO: the test fails
+    try:
+        with caplog.at_level(logging.WARNING, logger="micro_core.registry.local"):
+            assert await asyncio.wait_for(asyncio.shield(reading), 5) == [[greeter()], [greeter()]]
+    finally:
+        if not reading.done():  # release the blocked reader: open the FIFO's other end
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            await reading
+
+    warned = sorted(Path(r.args[0]).name for r in caplog.records)  # type: ignore[index,arg-type]
+    assert warned == ["device.json", "fifo.json", "huge.json", "truncated.json"]
+    assert sorted(p.name for p in service_dir.iterdir()) == ["greeter-1.json"]
+    assert Path("/dev/null").exists()  # the link went, not what it pointed to

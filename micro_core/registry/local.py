@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +44,8 @@ _TEMP_PREFIX = ".tmp-"
 #: Seconds after which a temporary file is a leftover of a writer killed mid-write (a write
 #: takes microseconds); readers remove it.
 _STALE_TEMP_AGE = 60.0
+#: Bytes beyond which a file is no registration (one node with hundreds of endpoints is far less).
+_MAX_FILE_SIZE = 1 << 20
 
 
 class _Record(msgspec.Struct):
@@ -150,7 +153,7 @@ class LocalRegistry(Registry):
     def _remove(self, path: Path, key: _FileKey | None = None) -> None:
         """Unlink ``path`` (only if it is still the version ``key``) and its directory once empty."""
         with contextlib.suppress(FileNotFoundError):
-            if key is None or _key(path.stat()) == key:
+            if key is None or _key(path.lstat()) == key:
                 path.unlink()
         with contextlib.suppress(OSError):
             path.parent.rmdir()
@@ -194,12 +197,13 @@ class LocalRegistry(Registry):
             for file in files:
                 path = Path(file.path)
                 try:
-                    key = _key(file.stat())
+                    status = file.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue
+                key = _key(status)
                 if visited is not None:
                     visited.add(path)
-                record = self._read(path, key)
+                record = self._read(path, key, status.st_mode)
                 if record is None:
                     continue
                 if record.expires <= now:
@@ -209,23 +213,32 @@ class LocalRegistry(Registry):
                 live[path] = record.service
         return live
 
-    def _read(self, path: Path, key: _FileKey) -> _Record | None:
-        """The record in ``path``, read only if the file changed; a bad file is reported once."""
+    def _read(self, path: Path, key: _FileKey, mode: int) -> _Record | None:
+        """The record in ``path``, read only if the file changed.
+
+        Only a regular file of bounded size is read, so that nothing placed in the
+        directory (a FIFO, a link to a device) can block or flood a reader. Anything
+        else is garbage: reported once, then removed.
+        """
         cached = self._files.get(path)
         if cached is not None and cached[0] == key:
             return cached[1]
         record: _Record | None = None
         try:
-            record = msgspec.json.decode(path.read_bytes(), type=_Record)
+            record = msgspec.json.decode(_read_regular(path, mode, key[2]), type=_Record)
         except FileNotFoundError:
             return None
-        except (OSError, msgspec.DecodeError) as exc:
+        except OSError as exc:  # the file may be fine: this reader could not read it
             log.warning("local registry: skipping unreadable file %s: %s", path, exc)
+            problem = ""
+        except ValueError as exc:  # msgspec.DecodeError included
+            problem = str(exc)
         else:
             problem = _foreign(path, record)
-            if problem:
-                log.warning("local registry: skipping foreign file %s: %s", path, problem)
-                record = None
+        if problem:
+            log.warning("local registry: removing %s, which is no registration: %s", path, problem)
+            record = None
+            self._remove(path, key)
         self._files[path] = (key, record)
         return record
 
@@ -254,6 +267,26 @@ class LocalRegistry(Registry):
 
 def _key(stat: os.stat_result) -> _FileKey:
     return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def _read_regular(path: Path, mode: int, size: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``_MAX_FILE_SIZE`` bytes, else ValueError.
+
+    ``mode`` and ``size`` are from ``lstat``; the file is opened without following a link
+    and without blocking, and checked again once open, in case it was replaced meanwhile.
+    """
+    if not stat.S_ISREG(mode):
+        raise ValueError("not a regular file")
+    if size > _MAX_FILE_SIZE:
+        raise ValueError(f"{size} bytes, more than {_MAX_FILE_SIZE}")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        data = file.read(_MAX_FILE_SIZE + 1)
+    if len(data) > _MAX_FILE_SIZE:
+        raise ValueError(f"more than {_MAX_FILE_SIZE} bytes")
+    return data
 
 
 def _remove_if_stale(temp: Path, now: float) -> None:
