@@ -1,0 +1,115 @@
+"""The hook implementations and their settings; each wrapper is left out when its setting is off.
+
+Settings are read when a wrapper is composed: the client's when its service is built
+(``micro_add_options`` hands over that service's options just before), a server's at
+its start (``micro_before_start``). With every setting at its default only the breaker
+is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, ClassVar
+
+from micro_core import errors
+from micro_core.hookspecs import hookimpl
+from micro_core.options import Options
+from micro_wrapper_resilience.breaker import Attempts, Breakers
+from micro_wrapper_resilience.limits import Bulkhead, RateLimit
+
+if TYPE_CHECKING:
+    from micro_core import Call, Message, Service
+    from micro_core.hookspecs import CallFunc, HandlerFunc
+
+
+class _Settings:
+    """The options of the service being built (client side) and of each started service."""
+
+    building: Options | None = None
+    started: ClassVar[dict[str, Options]] = {}
+
+
+def _options(service: str | None = None) -> Options:
+    options = _Settings.started.get(service) if service else _Settings.building
+    if options is None:
+        options = Options()
+        micro_add_options(options)
+    return options
+
+
+@hookimpl
+def micro_add_options(options: Options) -> None:
+    options.add(
+        "breaker_failures", 5, "failed calls in a row that open a node's circuit for an endpoint; 0: off", int
+    )
+    options.add("breaker_reset", 5.0, "seconds an open circuit waits before one probe call", float)
+    options.add(
+        "client_rate_limit", 0.0, "calls per second to each service; beyond: 429 at once; 0: off", float
+    )
+    options.add("client_rate_burst", 0, "calls allowed in a burst over the rate (0: one second's worth)", int)
+    options.add(
+        "server_max_concurrent", 0, "calls of one endpoint handled at once; beyond: 503 at once; 0: off", int
+    )
+    _Settings.building = options
+
+
+@hookimpl(wrapper=True)
+def micro_wrap_call(call: CallFunc) -> Generator[None, CallFunc, CallFunc]:
+    inner = yield
+    options = _options()
+    rate: float = options["client_rate_limit"]
+    limit = RateLimit(rate, options["client_rate_burst"] or max(1, round(rate))) if rate > 0 else None
+    failures: int = options["breaker_failures"]
+    breakers = Breakers(failures, options["breaker_reset"]) if failures > 0 else None
+    if limit is None and breakers is None:
+        return inner
+
+    async def resilient_call(request: Call) -> Message:
+        if limit is not None:
+            limit.take(request.service)
+        if breakers is None or request.address:
+            return await inner(request)
+        attempts = Attempts(breakers, request.service, request.endpoint)
+        request.filters = (*request.filters, attempts)
+        try:
+            reply = await inner(request)
+        except errors.ServiceUnavailable as exc:
+            attempts.settle(exc)
+            if attempts.refused and not attempts.picked:
+                raise errors.ServiceUnavailable(
+                    f"{request.service} {request.endpoint}: the circuit of every node is open",
+                    id="micro.breaker",
+                ) from exc
+            raise
+        except BaseException as exc:
+            attempts.settle(exc)
+            raise
+        attempts.settle(None)
+        return reply
+
+    return resilient_call
+
+
+@hookimpl(wrapper=True)
+def micro_wrap_handler(
+    service: str, endpoint: str, handler: HandlerFunc
+) -> Generator[None, HandlerFunc, HandlerFunc]:
+    inner = yield
+    limit: int = _options(service)["server_max_concurrent"]
+    if limit <= 0:
+        return inner
+    bulkhead = Bulkhead(endpoint, limit)
+
+    async def bulkheaded(request: Message) -> Message:
+        bulkhead.enter(service)
+        try:
+            return await inner(request)
+        finally:
+            bulkhead.leave()
+
+    return bulkheaded
+
+
+@hookimpl
+def micro_before_start(service: Service) -> None:
+    _Settings.started[service.name] = service.options
