@@ -2,8 +2,9 @@
 
 Settings are read when a wrapper is composed: the client's when its service is built
 (``micro_add_options`` hands over that service's options just before), a server's at
-its start (``micro_before_start``). With every setting at its default only the breaker
-is on.
+its start (``micro_before_start``). Every setting defaults to off, so installing the
+plugin changes nothing until an operator turns a wrapper on: the breaker picks nodes
+itself (at random), which a service tuned for round-robin may not want.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _options(service: str | None = None) -> Options:
 @hookimpl
 def micro_add_options(options: Options) -> None:
     options.add(
-        "breaker_failures", 5, "failed calls in a row that open a node's circuit for an endpoint; 0: off", int
+        "breaker_failures", 0, "failed calls in a row that open a node's circuit for an endpoint; 0: off", int
     )
     options.add("breaker_reset", 5.0, "seconds an open circuit waits before one probe call", float)
     options.add(
