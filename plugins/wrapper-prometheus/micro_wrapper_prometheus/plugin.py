@@ -1,0 +1,182 @@
+"""The hook implementations: count and time every call, handler, publish and delivery.
+
+Wrappers are composed once per client, endpoint or subscription; a handler's and a
+topic's label sets are resolved then, so a message costs a counter, a histogram
+observation and the in-flight gauge. Until the ``/metrics`` endpoint runs
+(``--metrics-address`` / ``MICRO_METRICS_ADDRESS``) the wrappers pass messages
+straight through.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+from micro_core import errors, headers
+from micro_core.broker import DEFAULT_MAX_REDELIVERIES
+from micro_core.hookspecs import hookimpl
+from micro_wrapper_prometheus import metrics
+from micro_wrapper_prometheus.exposition import MetricsServer, switch
+
+if TYPE_CHECKING:
+    from micro_core import Call, Event, Message, Service
+    from micro_core.broker import EventHandler
+    from micro_core.hookspecs import CallFunc, HandlerFunc, PublishFunc
+    from micro_core.options import Options
+
+#: Message ids remembered per topic to tell a redelivery from a first delivery.
+_REMEMBERED = 10_000
+_servers: dict[str, MetricsServer] = {}  # service id -> its endpoint
+
+
+class _Broker:
+    """The redelivery limit of the process's broker, learnt at start (see dead-lettering below)."""
+
+    max_redeliveries = DEFAULT_MAX_REDELIVERIES
+
+
+def _code(exc: BaseException) -> str:
+    return str(exc.code) if isinstance(exc, errors.MicroError) else "500"
+
+
+@hookimpl
+def micro_add_options(options: Options) -> None:
+    options.add(
+        "metrics_address",
+        "",
+        "host:port of the Prometheus /metrics endpoint (port 0: any free one); empty: no metrics",
+    )
+
+
+@hookimpl(wrapper=True)
+def micro_wrap_call(call: CallFunc) -> Generator[None, CallFunc, CallFunc]:
+    inner = yield
+
+    async def counted_call(request: Call) -> Message:
+        if not switch.on:
+            return await inner(request)
+        labels = (request.service, request.endpoint)
+        in_flight = metrics.client_in_flight.labels(*labels)
+        in_flight.inc()
+        started = time.perf_counter()
+        code = "ok"
+        try:
+            return await inner(request)
+        except BaseException as exc:
+            code = _code(exc)
+            raise
+        finally:
+            metrics.client_latency.labels(*labels).observe(time.perf_counter() - started)
+            in_flight.dec()
+            metrics.client_requests.labels(*labels, code).inc()
+
+    return counted_call
+
+
+@hookimpl(wrapper=True)
+def micro_wrap_handler(
+    service: str, endpoint: str, handler: HandlerFunc
+) -> Generator[None, HandlerFunc, HandlerFunc]:
+    inner = yield
+    labels = (service, endpoint)
+    in_flight = metrics.server_in_flight.labels(*labels)
+    latency = metrics.server_latency.labels(*labels)
+    succeeded = metrics.server_requests.labels(*labels, "ok")
+
+    async def counted_handler(request: Message) -> Message:
+        if not switch.on:
+            return await inner(request)
+        in_flight.inc()
+        started = time.perf_counter()
+        try:
+            reply = await inner(request)
+        except BaseException as exc:
+            metrics.server_requests.labels(*labels, _code(exc)).inc()
+            raise
+        finally:
+            latency.observe(time.perf_counter() - started)
+            in_flight.dec()
+        succeeded.inc()
+        return reply
+
+    return counted_handler
+
+
+@hookimpl(wrapper=True)
+def micro_wrap_publish(publish: PublishFunc) -> Generator[None, PublishFunc, PublishFunc]:
+    inner = yield
+
+    async def counted_publish(topic: str, message: Message) -> None:
+        if not switch.on:
+            return await inner(topic, message)
+        try:
+            await inner(topic, message)
+        except BaseException:
+            metrics.publish_errors.labels(topic).inc()
+            raise
+        metrics.published.labels(topic).inc()
+
+    return counted_publish
+
+
+@hookimpl(wrapper=True)
+def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, EventHandler, EventHandler]:
+    """Deliveries, and what this process can see of redelivery: a message id it failed before
+    is a redelivery, and a failure past the broker's redelivery limit is a dead letter. In a
+    queue group a redelivery may go to another member, which then counts it as a first try."""
+    inner = yield
+    acked = metrics.delivered.labels(topic, "acked")
+    failed = metrics.delivered.labels(topic, "failed")
+    redelivered = metrics.redelivered.labels(topic)
+    dead_lettered = metrics.dead_lettered.labels(topic)
+    in_flight = metrics.deliveries_in_flight.labels(topic)
+    failures: OrderedDict[str, int] = OrderedDict()
+
+    async def counted_delivery(event: Event) -> None:
+        if not switch.on:
+            return await inner(event)
+        message_id = event.message.header.get(headers.ID, "")
+        if message_id in failures:
+            redelivered.inc()
+        in_flight.inc()
+        try:
+            await inner(event)
+        except BaseException:
+            ok = False
+            raise
+        else:
+            ok = event.outcome is not False
+        finally:
+            in_flight.dec()
+            if ok:
+                acked.inc()
+                failures.pop(message_id, None)
+            else:
+                failed.inc()
+                count = failures.pop(message_id, 0) + 1
+                if count > _Broker.max_redeliveries:
+                    dead_lettered.inc()
+                else:
+                    failures[message_id] = count
+                    if len(failures) > _REMEMBERED:
+                        failures.popitem(last=False)
+
+    return counted_delivery
+
+
+@hookimpl
+def micro_before_start(service: Service) -> None:
+    _Broker.max_redeliveries = service.broker.max_redeliveries
+    address = service.options["metrics_address"]
+    if address:
+        server = _servers[service.id] = MetricsServer(address)
+        service.metadata["metrics"] = server.address  # where a scraper finds it, through the registry
+
+
+@hookimpl
+def micro_after_stop(service: Service) -> None:
+    server = _servers.pop(service.id, None)
+    if server is not None:
+        server.close()
