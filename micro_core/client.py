@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from micro_core import context, errors, headers
 from micro_core.registry import Node
+from micro_core.selector.base import Unreachable
 from micro_core.transport import Connection, EndOfStream, Message, Stream, Transport
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_BACKOFF = 0.02  # seconds before the first retry; doubles per attempt, never past the deadline
+_BACKOFF = 0.02  # seconds before going round the nodes again; doubles per round, never past the deadline
+#: Seconds a probe of an unreachable node may take to connect.
+_PROBE_TIMEOUT = 1.0
 
 
 @dataclass(slots=True)
@@ -95,6 +98,39 @@ class Pool:
             await connection.close()
 
 
+class RetryBudget:
+    """How many retries a client may make: ``ratio`` of its calls, plus ``floor`` a second.
+
+    A call retries on node after node within its deadline, which rides out dying nodes;
+    a budget shared by all calls, rather than a count per call, keeps a failing service
+    from being sent each call many times over (a retry storm). Finagle's RetryBudget is
+    the same idea.
+    """
+
+    def __init__(self, ratio: float = 0.2, floor: float = 10.0, cap: float = 1000.0) -> None:
+        self.ratio = ratio
+        self.floor = floor
+        self.cap = cap
+        self._tokens = cap
+        self._since = time.monotonic()
+
+    def deposit(self) -> None:
+        """A call was made: it earns ``ratio`` of a retry."""
+        tokens = self._tokens + self.ratio
+        self._tokens = tokens if tokens < self.cap else self.cap
+
+    def withdraw(self) -> bool:
+        """Take one retry if the budget holds one."""
+        now = time.monotonic()
+        tokens = min(self.cap, self._tokens + (now - self._since) * self.floor)
+        self._since = now
+        if tokens < 1:
+            self._tokens = tokens
+            return False
+        self._tokens = tokens - 1
+        return True
+
+
 class Client:
     """Calls services by name; one instance is shared by everything in a process."""
 
@@ -115,7 +151,10 @@ class Client:
         self.pool = Pool(transport)
         self.timeout: float = options["client_request_timeout"]
         self.retries: int = options["client_retries"]
+        self.budget = RetryBudget()
         self.content_type: str = options["content_type"]
+        if selector.probe is None:
+            selector.probe = self._probe
         self._call = plugins.wrap_call(self._send)
         # The broker's own method when no plugin wraps publishing: no layer added per publish.
         self._publish = plugins.wrap_publish(broker.publish) if broker is not None else None
@@ -175,11 +214,15 @@ class Client:
         return codec.decode(reply.body, response_type)
 
     async def _send(self, call: Call) -> Message:
-        """The innermost call layer: pick a node, send, retry elsewhere on retriable failures."""
+        """The innermost call layer: pick a node and send; after a retriable failure, another
+        node at once, for as long as the deadline and the retry budget allow (``call.retries``
+        caps the count when not negative)."""
         deadline = time.monotonic() + call.timeout
         fixed = Node(id=call.address, address=call.address) if call.address else None
         tried: list[str] = []
-        attempt = 0
+        attempt = rounds = 0
+        last: BaseException | None = None  # the latest retriable failure
+        self.budget.deposit()
         while True:
             if fixed is not None:
                 node = fixed
@@ -187,15 +230,18 @@ class Client:
                 try:
                     node = await self.selector.select(call.service, filters=call.filters, exclude=tried)
                 except errors.ServiceUnavailable:
-                    if not tried:
+                    if last is None:
                         raise
-                    # Every node was tried once: go round again rather than give up early.
-                    node = await self.selector.select(call.service, filters=call.filters)
+                    # Every node failed once: pause, then go round again, within the deadline.
+                    rounds += 1
+                    await self._pause(call, deadline, rounds, last)
+                    tried.clear()
+                    continue
             left = deadline - time.monotonic()
             try:
                 if left <= 0:
                     raise TimeoutError
-                connection = self.pool.cached(node.address) or await self.pool.get(node, left)
+                connection = self.pool.cached(node.address) or await self._connect(node, left)
                 call.message.header[headers.TIMEOUT] = str(int(left * 1e9))
                 reply = await connection.call(call.message, left)
                 failure: BaseException | None = _remote_error(reply)
@@ -214,11 +260,35 @@ class Client:
                 raise failure
             self.selector.mark(call.service, node, failure)
             tried.append(node.id)
+            last = failure
             attempt += 1
-            pause = _BACKOFF * 2 ** (attempt - 1)
-            if attempt > call.retries or time.monotonic() + pause >= deadline:
+            if 0 <= call.retries < attempt or not self.budget.withdraw():
                 raise _unavailable(call, failure)
-            await asyncio.sleep(pause)
+            if fixed is not None:  # the same node again: give it a moment
+                await self._pause(call, deadline, attempt, failure)
+
+    async def _pause(self, call: Call, deadline: float, rounds: int, failure: BaseException) -> None:
+        """Back off before trying nodes that failed already; give up if the deadline is nearer."""
+        pause = _BACKOFF * 2 ** min(rounds - 1, 8)
+        if time.monotonic() + pause >= deadline:
+            raise _unavailable(call, failure)
+        await asyncio.sleep(pause)
+
+    async def _connect(self, node: Node, timeout: float) -> Connection:
+        """The pool's connection to ``node``; no connection at all makes the node :class:`Unreachable`."""
+        try:
+            return await self.pool.get(node, timeout)
+        except (ConnectionError, OSError) as exc:
+            raise Unreachable(str(exc)) from exc
+
+    async def _probe(self, node: Node) -> bool:
+        """Whether ``node`` takes connections again: the selector's probe of an unreachable node."""
+        try:
+            connection = await self.transport.dial(node.address, _PROBE_TIMEOUT)
+        except (ConnectionError, OSError):
+            return False
+        await connection.close()
+        return True
 
     def stream(
         self,

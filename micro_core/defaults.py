@@ -13,6 +13,7 @@ from micro_core.hookspecs import hookimpl
 from micro_core.registry.base import DEFAULT_TTL
 from micro_core.transport.base import DEFAULT_MAX_MESSAGE_SIZE
 from micro_core.transport.limits import ServerLimits
+from micro_core.transport.limits import ServerLimits
 
 if TYPE_CHECKING:
     from micro_core.broker import EventHandler
@@ -48,9 +49,24 @@ def micro_add_options(options: Options) -> None:
     options.add("register_ttl", DEFAULT_TTL, "seconds a registration lives unless renewed", float)
     options.add("register_interval", DEFAULT_TTL / 3, "seconds between renewals of the registration", float)
     options.add("client_request_timeout", 5.0, "seconds a call may take, retries included", float)
-    options.add("client_retries", 1, "further attempts, on other nodes, after a retriable failure", int)
+    options.add(
+        "client_retries",
+        -1,
+        "most further attempts on other nodes after a retriable failure; -1: as many as the call's"
+        " deadline and the client's retry budget allow",
+        int,
+    )
     options.add("max_message_size", DEFAULT_MAX_MESSAGE_SIZE, "largest message body in bytes", int)
     options.add("shutdown_grace", 10.0, "seconds a stopping server waits for in-flight calls", float)
+    limits = ServerLimits()
+    options.add(
+        "server_max_header_bytes", limits.max_header_bytes, "largest request line and headers in bytes", int
+    )
+    options.add(
+        "server_read_timeout", limits.read_timeout, "seconds a client may take to send one request", float
+    )
+    options.add("server_idle_timeout", limits.idle_timeout, "seconds an idle connection stays open", float)
+    options.add("server_max_connections", limits.max_connections, "open connections per listener", int)
     limits = ServerLimits()
     options.add(
         "server_max_header_bytes", limits.max_header_bytes, "largest request line and headers in bytes", int

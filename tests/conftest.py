@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import runpy
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from micro_core import Options, Plugins, Service
 from micro_core.testing.processes import ServerProcess, wait_until
 
 APPS = Path(__file__).parent / "apps"
@@ -49,6 +50,17 @@ def spawn_service(defaults_env: dict[str, str], tmp_path: Path) -> Iterator[Call
     yield spawn
     for process in started:
         process.stop()
+
+
+@pytest.fixture
+async def caller(defaults_env: dict[str, str]) -> AsyncIterator[Service]:
+    """A client-only service on the same embedded defaults as ``spawn_service``'s processes."""
+    service = Service(
+        "caller", plugins=Plugins(autoload=False), options=Options(code={}, environ=defaults_env)
+    )
+    await service.connect()
+    yield service
+    await service.close()
 
 
 __all__ = ["wait_until"]

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
 import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from micro_core import Service, errors
-from micro_core.options import Options
-from micro_core.plugins import Plugins
-
-
-@pytest.fixture
-async def caller(defaults_env: dict[str, str]):
-    service = Service(
-        "caller", plugins=Plugins(autoload=False), options=Options(code={}, environ=defaults_env)
-    )
-    await service.connect()
-    yield service
-    await service.close()
 
 
 async def node_count(service: Service, name: str) -> int:
@@ -103,3 +90,41 @@ async def test_unacked_message_is_not_lost(spawn_service, caller, tmp_path: Path
         while not (events.exists() and '"flaky 1"' in events.read_text()):
             await asyncio.sleep(0.05)
     assert events.read_text().count("flaky 1") == 1
+
+
+async def test_no_idempotent_call_fails_while_a_node_is_killed_every_1_5_s(spawn_service, caller):
+    """Fast churn: SIGKILLed nodes stay registered for their TTL; callers must never see it."""
+    nodes = [spawn_service() for _ in range(3)]
+    await wait_nodes(caller, "echo", 3)
+    calls, failures = 0, []
+    stop = asyncio.Event()
+
+    async def call_until_stopped(worker: int) -> None:
+        nonlocal calls
+        while not stop.is_set():
+            try:
+                reply = await caller.client.call("echo", "Echo.Call", {"text": str(worker)})
+                assert reply["text"] == str(worker)
+                calls += 1
+            except errors.MicroError as exc:
+                failures.append(exc)
+
+    async def churn() -> int:
+        kills = 0
+        for _ in range(6):  # 9 s of churn
+            await asyncio.sleep(1.5)
+            alive = [node for node in nodes if node.process.poll() is None]
+            if len(alive) > 1:
+                random.choice(alive).kill()
+                kills += 1
+            nodes.append(await asyncio.to_thread(spawn_service))
+        return kills
+
+    workers = [asyncio.create_task(call_until_stopped(n)) for n in range(16)]
+    try:
+        kills = await asyncio.wait_for(churn(), 60)
+    finally:
+        stop.set()
+        await asyncio.gather(*workers)
+    assert kills >= 4 and calls > 1000
+    assert failures == []

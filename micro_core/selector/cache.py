@@ -22,7 +22,7 @@ import msgspec
 from micro_core import errors
 from micro_core.registry.base import Event, EventType, Registry, Watcher
 from micro_core.registry.model import Node, Service
-from micro_core.selector.base import Filter, Selector
+from micro_core.selector.base import Filter, Selector, Unreachable
 from micro_core.selector.readiness import ready_only
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,9 @@ DEFAULT_CACHE_TTL = 60.0
 DEFAULT_COOLDOWN = 5.0
 _FIRST_RETRY = 0.1
 _LAST_RETRY = 5.0
+#: Seconds between probes of an unreachable node: from the first to the longest pause.
+_FIRST_PROBE = 0.25
+_LAST_PROBE = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,8 @@ class CacheSelector(Selector):
         self._cache: dict[str, _Entry] = {}
         self._loading: dict[str, asyncio.Future[_Entry]] = {}
         self._marks: dict[str, dict[str, float]] = {}  # service → node id → monotonic end of cooldown
+        #: Unreachable nodes, kept out until they are known to be back: service → node id → its probe.
+        self._out: dict[str, dict[str, asyncio.Task[None]]] = {}
         self._watching: asyncio.Task[None] | None = None
 
     # --- picking -------------------------------------------------------------------------
@@ -96,13 +101,16 @@ class CacheSelector(Selector):
             nodes = [node for s in services for node in s.nodes]
         if exclude:
             nodes = [node for node in nodes if node.id not in exclude]
+        out = self._out.get(service)
+        if out:
+            nodes = [node for node in nodes if node.id not in out]
         marks = self._marks.get(service)
         if marks:
             nodes = self._healthy(service, marks, nodes)
         if not nodes:
             raise errors.ServiceUnavailable(
                 f"no node of {service!r} is left to try: {len(entry.nodes)} registered, "
-                f"{len(exclude)} excluded, {len(filters)} filters applied",
+                f"{len(exclude)} excluded, {len(out or ())} unreachable, {len(filters)} filters applied",
                 id="micro.selector",
             )
         return self._pick(service, nodes)
@@ -127,8 +135,39 @@ class CacheSelector(Selector):
             marks = self._marks.get(service)
             if marks and marks.pop(node.id, None) is not None and not marks:
                 del self._marks[service]
+        elif isinstance(error, Unreachable):
+            out = self._out.setdefault(service, {})
+            if node.id not in out:
+                probing = asyncio.get_running_loop().create_task(self._probe_until_back(service, node))
+                out[node.id] = probing
         elif errors.is_retriable(error):
             self._marks.setdefault(service, {})[node.id] = time.monotonic() + self.cooldown
+
+    async def _probe_until_back(self, service: str, node: Node) -> None:
+        """Probe an unreachable node, pausing longer each time, until it answers; then let it in.
+
+        Without a probe only the registry lets it back (see :meth:`_update`); a node that
+        is gone for good leaves with its registration.
+        """
+        pause = _FIRST_PROBE
+        while self.probe is not None:
+            await asyncio.sleep(pause)
+            try:
+                if await self.probe(node):
+                    log.info("node %s of %s answers again", node.id, service)
+                    self._let_in(service, node.id)
+                    return
+            except Exception:
+                log.debug("probing %s failed", node.address, exc_info=True)
+            pause = min(pause * 2, _LAST_PROBE)
+
+    def _let_in(self, service: str, node_id: str) -> None:
+        out = self._out.get(service)
+        probing = out.pop(node_id, None) if out else None
+        if probing is not None and probing is not asyncio.current_task():
+            probing.cancel()
+        if out is not None and not out:
+            del self._out[service]
 
     # --- the cache -----------------------------------------------------------------------
 
@@ -149,6 +188,9 @@ class CacheSelector(Selector):
 
     def _update(self, event: Event) -> None:
         name = event.service.name
+        if name in self._out:  # registered again, or gone: either way it needs no keeping out
+            for node in event.service.nodes:
+                self._let_in(name, node.id)
         entry = self._cache.get(name)
         if entry is None:
             return  # nobody asked for this service yet: nothing to keep fresh
@@ -194,6 +236,11 @@ class CacheSelector(Selector):
             await asyncio.gather(self._watching, return_exceptions=True)
             self._watching = None
         self._cache.clear()
+        probes = [probe for out in self._out.values() for probe in out.values()]
+        self._out.clear()
+        for probe in probes:
+            probe.cancel()
+        await asyncio.gather(*probes, return_exceptions=True)
 
 
 class _Failed(Watcher):
