@@ -13,7 +13,6 @@ from micro_core.hookspecs import hookimpl
 from micro_core.registry.base import DEFAULT_TTL
 from micro_core.transport.base import DEFAULT_MAX_MESSAGE_SIZE
 from micro_core.transport.limits import ServerLimits
-from micro_core.transport.limits import ServerLimits
 
 if TYPE_CHECKING:
     from micro_core.broker import EventHandler
@@ -58,15 +57,6 @@ def micro_add_options(options: Options) -> None:
     )
     options.add("max_message_size", DEFAULT_MAX_MESSAGE_SIZE, "largest message body in bytes", int)
     options.add("shutdown_grace", 10.0, "seconds a stopping server waits for in-flight calls", float)
-    limits = ServerLimits()
-    options.add(
-        "server_max_header_bytes", limits.max_header_bytes, "largest request line and headers in bytes", int
-    )
-    options.add(
-        "server_read_timeout", limits.read_timeout, "seconds a client may take to send one request", float
-    )
-    options.add("server_idle_timeout", limits.idle_timeout, "seconds an idle connection stays open", float)
-    options.add("server_max_connections", limits.max_connections, "open connections per listener", int)
     limits = ServerLimits()
     options.add(
         "server_max_header_bytes", limits.max_header_bytes, "largest request line and headers in bytes", int
