@@ -1,0 +1,154 @@
+"""The OpenAPI 3.1 document of what the gateway serves, from the shapes the registry holds.
+
+Only routes that answer are described: a resolver path is listed after resolving it
+back to the same endpoint, and a metadata route with its own path and methods. Each
+shape (Go Micro's ``Value{name, type, values}``) becomes a JSON Schema; a struct
+lists every field as required, since a registry shape does not say which are
+optional. Every operation documents the micro error body for its failures and
+``application/problem+json`` as the alternative.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from micro_api.routes import Known, Table
+from micro_core.registry import Endpoint, Value
+
+_SCALARS: dict[str, dict[str, Any]] = {
+    "string": {"type": "string"},
+    "bool": {"type": "boolean"},
+    "bytes": {"type": "string", "contentEncoding": "base64"},
+    "null": {"type": "null"},
+    "any": {},
+    "float32": {"type": "number"},
+    "float64": {"type": "number"},
+    "double": {"type": "number"},
+    "float": {"type": "number"},
+}
+_INTEGERS = ("int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64")
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "code": {"type": "integer"},
+        "detail": {"type": "string"},
+        "status": {"type": "string"},
+    },
+    "required": ["id", "code", "detail", "status"],
+}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "id": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+_FAILURE = {
+    "description": "a micro error: its code is the HTTP status",
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+    },
+}
+
+
+def schema(shape: Value | None) -> dict[str, Any]:
+    """The JSON Schema of one registry shape (``{}``: anything, when the shape says nothing)."""
+    if shape is None:
+        return {}
+    return _type_schema(shape.type, shape.values)
+
+
+def _type_schema(type_: str, values: list[Value]) -> dict[str, Any]:
+    if values:
+        return {
+            "type": "object",
+            "properties": {v.name: schema(v) for v in values},
+            "required": [v.name for v in values],
+        }
+    if type_ in _SCALARS:
+        return dict(_SCALARS[type_])
+    if type_ in _INTEGERS:
+        return {"type": "integer"}
+    if type_.startswith("[]"):
+        return {"type": "array", "items": _type_schema(type_[2:], [])}
+    if type_.startswith("map[") and "]" in type_:
+        return {"type": "object", "additionalProperties": _type_schema(type_.split("]", 1)[1], [])}
+    if "|" in type_:
+        return {"anyOf": [_type_schema(part, []) for part in type_.split("|")]}
+    return {"type": "object"}  # a named type deeper than the shapes go
+
+
+def _operation(known: Known, endpoint: Endpoint, handler: str) -> dict[str, Any]:
+    text = {"schema": {"type": "string"}}
+    body: dict[str, Any]
+    if handler == "api":  # the service answers with its own status, headers and body
+        body = {"content": {"*/*": {"schema": {}}}}
+        ok = {"description": "the service's own response", "content": {"*/*": {"schema": {}}}}
+    elif endpoint.metadata.get("stream") == "true":
+        body = {"content": {"application/json": {"schema": schema(endpoint.request)}}}
+        content = {"application/x-ndjson": text, "text/event-stream": text}
+        ok = {"description": "one reply per line (NDJSON) or per event (SSE)", "content": content}
+    else:
+        body = {"content": {"application/json": {"schema": schema(endpoint.request)}}}
+        ok = {
+            "description": "the reply",
+            "content": {"application/json": {"schema": schema(endpoint.response)}},
+        }
+    return {
+        "operationId": f"{known.name}.{endpoint.name}",
+        "tags": [known.name],
+        "summary": f"{known.name} {endpoint.name}",
+        "requestBody": body,
+        "responses": {"200": ok, "default": _FAILURE},
+    }
+
+
+def document(table: Table, title: str = "micro API", server: str = "") -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``table``: every rpc and api route that answers."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in table.routes:
+        known = table.services[route.service]
+        endpoint = known.endpoints[route.endpoint]
+        if route.handler not in ("rpc", "api") or route.pattern.pattern.startswith("^"):
+            continue
+        methods = sorted(m.lower() for m in route.methods) or ["post"]
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in route.pattern.groupindex
+        ]
+        for method in methods:
+            operation = _operation(known, endpoint, route.handler)
+            operation["operationId"] += f".{method}"
+            if params:
+                operation["parameters"] = params
+            if method in ("get", "head", "delete"):
+                del operation["requestBody"]
+            paths.setdefault(route.template, {})[method] = operation
+    for known in table.services.values():
+        if known.handler not in ("rpc", "api"):
+            continue
+        for endpoint in known.listed:
+            path = table.path_of(known, endpoint)
+            if path is not None and path not in paths:
+                handler = endpoint.metadata.get("handler") or known.handler
+                paths[path] = {"post": _operation(known, endpoint, handler)}
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1"},
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": {"Error": ERROR_SCHEMA, "Problem": PROBLEM_SCHEMA}},
+    }
+    if server:
+        doc["servers"] = [{"url": server}]
+    return doc
+
+
+__all__ = ["ERROR_SCHEMA", "PROBLEM_SCHEMA", "document", "schema"]
