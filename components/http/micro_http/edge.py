@@ -1,7 +1,8 @@
 """The shared middleware: what every request at the HTTP edge goes through, in one layer.
 
-In order: request id, CORS preflight, body limit (413), per-client rate limit (429),
-authentication (401), the deadline (504), then the handler; every failure is rendered
+In order: request id, CORS preflight, body limit (413), authentication (401), the
+per-client rate limit (429, per authenticated subject, else per address), the
+deadline (504), then the handler; every failure is rendered
 as a micro error (:mod:`micro_http.render`), and every request leaves one structured
 access-log line. It is one middleware rather than a chain of seven because each
 aiohttp middleware layer costs a coroutine frame per request, and the gateway's
@@ -210,15 +211,15 @@ class Edge:
             raise errors.PayloadTooLarge(
                 f"request body of {length} bytes is over the limit of {settings.max_body}", id="micro.http"
             )
+        found = await self.authenticator.identify(request) if self.authenticator is not None else None
+        if found is not None:
+            request[IDENTITY] = found
+            meta[SUBJECT] = found.subject
         if self.limiter is not None:
-            wait = self.limiter.wait(request.remote or "")
+            # Per client: the authenticated subject, else the peer address.
+            wait = self.limiter.wait(found.subject if found is not None else request.remote or "")
             if wait:
                 raise TooManyRequests(wait)
-        if self.authenticator is not None:
-            found = await self.authenticator.identify(request)
-            if found is not None:
-                request[IDENTITY] = found
-                meta[SUBJECT] = found.subject
         context.enter(meta, time.monotonic() + settings.timeout)
         async with asyncio.timeout(settings.timeout) as timeout:
             request[_TIMEOUT] = timeout

@@ -95,6 +95,8 @@ class Proxy:
     :param timeout: seconds to wait for a backend's response headers (504 after).
     :param connect_timeout: seconds to open a connection to a node before trying another.
     :param known: the service names a 404 lists; by default every service in the registry.
+    :param hidden_cookies: cookies of the proxy's own (a login session) that backends must
+        never see; they are taken out of the forwarded ``Cookie`` header.
     """
 
     def __init__(
@@ -104,11 +106,13 @@ class Proxy:
         timeout: float = 30.0,
         connect_timeout: float = 5.0,
         known: Callable[[], Awaitable[Iterable[str]]] | None = None,
+        hidden_cookies: Iterable[str] = (),
     ) -> None:
         self.selector = selector
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self._known = known or self._registered
+        self._hidden = frozenset(hidden_cookies)
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -166,6 +170,15 @@ class Proxy:
         self, request: web.Request, prefix: str, drop: Iterable[str] = ()
     ) -> CIMultiDict[str]:
         header = _forwardable(request.headers, ("host", *drop))
+        if self._hidden and "Cookie" in header:
+            kept = [
+                pair
+                for cookie in header.popall("Cookie")
+                for pair in cookie.split(";")
+                if pair.partition("=")[0].strip() not in self._hidden
+            ]
+            if kept:
+                header["Cookie"] = "; ".join(pair.strip() for pair in kept)
         peer = request.remote or ""
         earlier = request.headers.get("X-Forwarded-For")
         header["X-Forwarded-For"] = f"{earlier}, {peer}" if earlier else peer
