@@ -220,8 +220,26 @@ _timeout_option = click.option(
 @_timeout_option
 @click.pass_obj
 def health(session: Session, service: str, output: str | None, timeout: float) -> None:
-    """Call Debug.Health on every node of SERVICE; one line per node, non-zero exit if any fails."""
-    _report(session, service, "Debug.Health", ["node", "address", "version", "status"], output, timeout)
+    """Call Debug.Health on every node of SERVICE: its status and the checks that fail.
+
+    A node is ``ok``, ``not_ready`` (a check failed: callers pass it over) or ``failing``
+    (a liveness check failed: restart it). Non-zero exit if any node is not ok or does not answer.
+    """
+    rows = [
+        _failing_checks(row) for row in session.run(lambda s: _each_node(s, service, "Debug.Health", timeout))
+    ]
+    columns = ["node", "address", "version", "status"]
+    columns += [extra for extra in ("failing", "error") if any(extra in row for row in rows)]
+    emit(rows, columns, output)
+    unwell = sum(row.get("status") != "ok" for row in rows)
+    if unwell:
+        raise Failure(f"{unwell} of {len(rows)} nodes are not ok", REMOTE_ERROR)
+
+
+def _failing_checks(row: dict[str, Any]) -> dict[str, Any]:
+    """The node's row with its failing checks named: ``database: ConnectionError: refused``."""
+    failing = [f"{check['name']}: {check['error']}" for check in row.get("checks", ()) if not check["ok"]]
+    return {**row, "failing": "; ".join(failing)} if failing else row
 
 
 @click.command()
