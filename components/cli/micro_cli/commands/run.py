@@ -14,10 +14,20 @@ from micro_cli.failures import BAD_INPUT, Failure
 from micro_cli.session import Session
 
 
+def _web_app(target: str, args: tuple[str, ...]) -> list[str]:
+    """The command that serves ``module:app`` as a web service, through the installed web
+    component's runner (found by its entry point, never imported here)."""
+    if not any(component.name == "web" for component in load().components):
+        raise Failure(f"cannot run {target}: serving an app needs `pip install micro-web`", BAD_INPUT)
+    return [sys.executable, "-m", "micro_web", target, *args]
+
+
 def _argv(target: str, args: tuple[str, ...]) -> tuple[list[str], Path]:
-    """The command that runs ``target`` (a file, a directory with ``__main__.py``, or a module)
-    and the directory to watch for changes."""
+    """The command that runs ``target`` (a file, a directory with ``__main__.py``, a module,
+    or ``module:app``, an ASGI or aiohttp app) and the directory to watch for changes."""
     path = Path(target)
+    if ":" in target and not path.exists():
+        return _web_app(target, args), Path.cwd()
     if path.is_dir() and (path / "__init__.py").is_file():
         target = path.resolve().name  # a package in the current directory: run it as a module
     elif path.is_file() or (path.is_dir() and (path / "__main__.py").is_file()):
@@ -44,7 +54,8 @@ def _environment(session: Session) -> dict[str, str]:
 @click.option("--reload", is_flag=True, help="restart the service when a file under its directory changes")
 @click.pass_obj
 def run(session: Session, target: str, args: tuple[str, ...], reload: bool) -> None:
-    """Run a service: a .py file, a directory with __main__.py, or a module (python -m).
+    """Run a service: a .py file, a directory with __main__.py, a module (python -m), or a
+    web app as MODULE:APP (an ASGI or aiohttp app served as micro.web.<name>; --name, --version).
 
     The global flags (--registry, --transport, ...) reach the service as MICRO_*
     variables. With --reload, the service restarts whenever a file under its

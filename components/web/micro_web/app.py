@@ -1,0 +1,85 @@
+"""``micro web``'s application: the dashboard on ``/``, its API on ``/_/``, web services on ``/<name>/``.
+
+One aiohttp app with the shared edge (request ids, limits, authentication, deadlines,
+errors) in front of everything, and the shared reverse proxy behind ``/<name>/``.
+Names starting with ``_`` are the dashboard's own, so no web service can hide them.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from aiohttp import web
+
+from micro_core import Service
+from micro_http import HttpSettings, application, set_timeout
+from micro_http.proxy import Proxy
+from micro_web.api import Api
+from micro_web.catalog import Catalog
+from micro_web.login import COOKIE, LOGIN_PATH, Login
+
+STATIC = resources.files("micro_web") / "static"
+_ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
+#: What anyone may load: the page shell and its assets (no data), and the login link.
+PUBLIC = ("/", LOGIN_PATH, *(f"/_/static/{name}" for name in _ASSETS))
+
+
+def _asset(name: str, content_type: str) -> web.RouteDef:
+    body = (STATIC / name).read_bytes()
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "no-cache"})
+
+    return web.get(f"/_/static/{name}", serve)
+
+
+async def build(
+    kernel: Service, settings: HttpSettings, namespace: str, login: Login, proxy_timeout: float | None = None
+) -> web.Application:
+    """The whole app over a connected kernel; its cleanup closes the catalog and the proxy."""
+    catalog = Catalog(kernel.registry, namespace)
+    await catalog.start()
+
+    async def known() -> list[str]:
+        return [f"/{name}/" for name in catalog.web_names()]
+
+    proxy = Proxy(
+        kernel.selector, timeout=proxy_timeout or settings.timeout, known=known, hidden_cookies=[COOKIE]
+    )
+    prefix = f"{namespace}." if namespace else ""
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        set_timeout(request, None)  # the proxy times the backend's answer itself; bodies may stream
+        rest = request.raw_path.partition("?")[0][len(name) + 1 :]
+        return await proxy.forward(request, prefix + name, rest, prefix=f"/{name}")
+
+    async def slash(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPPermanentRedirect(f"/{request.match_info['name']}/")
+
+    index = (STATIC / "index.html").read_bytes()
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(body=index, content_type="text/html", headers={"Cache-Control": "no-cache"})
+
+    app = application(settings, kernel.plugins, public=PUBLIC)
+    app.add_routes(
+        [
+            web.get("/", page),
+            web.get(LOGIN_PATH, login.handle),
+            *(_asset(name, content_type) for name, content_type in _ASSETS.items()),
+            *Api(kernel, catalog, login).routes(),
+            web.route("*", r"/{name:[^_/][^/]*}", slash),
+            web.route("*", r"/{name:[^_/][^/]*}/{rest:.*}", forward),
+        ]
+    )
+
+    async def close(app: web.Application) -> None:
+        await proxy.close()
+        await catalog.close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+__all__ = ["PUBLIC", "build"]
