@@ -69,6 +69,7 @@ def micro_add_options(options: Options) -> None:
     options.add(
         "health_interval", 5.0, "seconds between runs of a service's health checks (readiness)", float
     )
+    options.add("log_format", "text", "log lines as text, or json with service, node, trace and call ids")
 
 
 @hookimpl(trylast=True)

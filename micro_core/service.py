@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from micro_core import context, headers
+from micro_core import context, headers, logs
 from micro_core.broker import Broker, Event, EventHandler, Subscription
 from micro_core.client import Client
 from micro_core.debug import Debug
@@ -255,10 +255,11 @@ class Service:
     def run(self) -> None:
         """Blocking entry point for ``python my_service.py``: serve on the fastest event loop available.
 
-        Logs to stderr at ``MICRO_LOG_LEVEL`` (default INFO) unless logging is already configured.
+        Logs to stderr at ``MICRO_LOG_LEVEL`` (default INFO) unless logging is already configured,
+        as JSON lines with ``--log-format json`` (see :mod:`micro_core.logs`).
         """
-        logging.basicConfig(
-            level=os.environ.get("MICRO_LOG_LEVEL", "INFO").upper(), format="%(name)s: %(message)s"
+        logs.configure(
+            self.name, self.id, os.environ.get("MICRO_LOG_LEVEL", "INFO"), self.options["log_format"]
         )
         run(self.serve())
 
