@@ -66,6 +66,11 @@ def micro_add_options(options: Options) -> None:
     )
     options.add("server_idle_timeout", limits.idle_timeout, "seconds an idle connection stays open", float)
     options.add("server_max_connections", limits.max_connections, "open connections per listener", int)
+    options.add("tls_ca", "", "CA (PEM) signing peers: clients trust it, servers require client certs")
+    options.add("tls_cert", "", "certificate (PEM) the server presents; TLS is on once any tls_* file is set")
+    options.add("tls_key", "", "private key (PEM) of tls_cert, if not in the certificate file")
+    options.add("tls_client_cert", "", "certificate (PEM) the client presents (default: tls_cert)")
+    options.add("tls_client_key", "", "private key (PEM) of tls_client_cert")
     options.add(
         "health_interval", 5.0, "seconds between runs of a service's health checks (readiness)", float
     )

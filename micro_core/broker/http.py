@@ -256,7 +256,7 @@ class HTTPBroker(Broker):
         node = Node(
             id=f"{topic}-{uuid.uuid4()}",
             address=listener.address,
-            metadata={"broker": "http", "topic": topic, "secure": "false", "server": MICRO_SERVER},
+            metadata={"broker": "http", "topic": topic, "secure": str(self._secure).lower(), "server": MICRO_SERVER},
         )
         entry = Service(name=BROKER_SERVICE, version=queue or BROADCAST, nodes=[node])
         sub = HTTPSubscription(self, entry, handler, queue, auto_ack)
@@ -304,6 +304,11 @@ class HTTPBroker(Broker):
                     await self.registry.register(sub.entry, self.register_ttl)
                 except Exception:
                     log.warning("renewing subscription %s failed; retrying", sub.id, exc_info=True)
+
+    @property
+    def _secure(self) -> bool:
+        """Whether deliveries travel over TLS (the transport's ``tls_*`` settings)."""
+        return isinstance(self.transport, HTTPTransport) and self.transport.tls is not None
 
     @property
     def _registry_name(self) -> str:

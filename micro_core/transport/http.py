@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, cast
 import httptools
 
 from micro_core import errors, headers
+from micro_core.tls import TLSConfig
 from micro_core.transport._stream import FrameStream
 from micro_core.transport.base import (
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -36,8 +37,11 @@ from micro_core.transport.base import (
 )
 from micro_core.transport.gomicro import NodePool, is_go_micro
 from micro_core.transport.limits import ServerLimits
+from micro_core.transport.reachable import reachable_host
 
 if TYPE_CHECKING:
+    import ssl
+
     from httptools.parser.parser import HttpParser
 
     from micro_core.options import Options
@@ -635,10 +639,15 @@ class _InOrderConnection(HTTPConnection):
 
 
 async def _open(
-    address: str, timeout: float | None, connection: Callable[[], HTTPConnection]
+    address: str,
+    timeout: float | None,
+    connection: Callable[[], HTTPConnection],
+    tls: ssl.SSLContext | None = None,
 ) -> HTTPConnection:
     host, port = split_address(address)
-    connecting = asyncio.get_running_loop().create_connection(connection, host, port)
+    connecting = asyncio.get_running_loop().create_connection(
+        connection, host, port, ssl=tls, server_hostname=host if tls is not None else None
+    )
     try:
         _, opened = await asyncio.wait_for(connecting, timeout)
     except TimeoutError:
@@ -661,11 +670,16 @@ class HTTPListener(Listener):
     """A listening socket and the connections it accepted."""
 
     def __init__(
-        self, handler: ServerHandler, max_message_size: int, limits: ServerLimits | None = None
+        self,
+        handler: ServerHandler,
+        max_message_size: int,
+        limits: ServerLimits | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.handler = handler
         self.max_message_size = max_message_size
         self.limits = limits or ServerLimits()
+        self.tls = tls
         self.peers: set[_ServerPeer] = set()
         self.address = ""
         self._server: asyncio.Server | None = None
@@ -676,12 +690,18 @@ class HTTPListener(Listener):
         loop = asyncio.get_running_loop()
         try:
             self._server = await loop.create_server(
-                lambda: _ServerPeer(self), host or None, port, reuse_address=True
+                lambda: _ServerPeer(self),
+                host or None,
+                port,
+                reuse_address=True,
+                ssl=self.tls,
+                ssl_handshake_timeout=self.limits.header_timeout if self.tls is not None else None,
             )
         except OSError as exc:
             raise OSError(exc.errno, f"cannot listen on {address}: {exc.strerror}") from exc
         name = self._server.sockets[0].getsockname()
-        self.address = join_address(host or str(name[0]), int(name[1]))
+        # Bound to every interface: advertise one that callers on other hosts can reach.
+        self.address = join_address(reachable_host(host or str(name[0])), int(name[1]))
         self._sweeper = loop.create_task(self._sweep(), name=f"http listener {self.address}")
 
     async def _sweep(self) -> None:
@@ -712,17 +732,31 @@ class HTTPTransport(Transport):
     name = "http"
 
     def __init__(
-        self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE, *, limits: ServerLimits | None = None
+        self,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        *,
+        limits: ServerLimits | None = None,
+        tls: TLSConfig | None = None,
     ) -> None:
+        """``tls`` puts every connection, both ways, on TLS (mutual with a CA); its files
+        are loaded here, so a bad one fails at start-up, naming the setting."""
         super().__init__(max_message_size)
         self.limits = limits or ServerLimits()
+        self.tls = tls
+        self._client_tls = tls.client_context() if tls is not None else None
 
     @classmethod
     def from_options(cls, options: Options) -> HTTPTransport:
-        return cls(options["max_message_size"], limits=ServerLimits.from_options(options))
+        return cls(
+            options["max_message_size"],
+            limits=ServerLimits.from_options(options),
+            tls=TLSConfig.from_options(options),
+        )
 
     async def dial(self, address: str, timeout: float | None = None) -> Connection:
-        return await _open(address, timeout, lambda: HTTPConnection(address, self.max_message_size))
+        return await _open(
+            address, timeout, lambda: HTTPConnection(address, self.max_message_size), self._client_tls
+        )
 
     async def connect(self, node: Node, timeout: float | None = None) -> Connection:
         """micro's nodes get one multiplexed connection, Go Micro's a pool of one-call connections."""
@@ -733,6 +767,7 @@ class HTTPTransport(Transport):
         return pool
 
     async def listen(self, address: str, handler: ServerHandler) -> Listener:
-        listener = HTTPListener(handler, self.max_message_size, self.limits)
+        server_tls = self.tls.server_context() if self.tls is not None else None
+        listener = HTTPListener(handler, self.max_message_size, self.limits, server_tls)
         await listener.start(address)
         return listener
