@@ -2,8 +2,9 @@
 
 Each wrapper is composed once (per client, endpoint or subscription), so a span is the
 only per-message cost. With ``OTEL_SDK_DISABLED=true`` the wrappers hand back the inner
-layer untouched; while tracing is off (nowhere to send spans, see
-:mod:`~micro_wrapper_opentelemetry.provider`) they pass each message straight through.
+layer untouched, and so do a server's (built at its start) while tracing is off (nowhere
+to send spans, see :mod:`~micro_wrapper_opentelemetry.provider`); a client's, built
+before, pass each message straight through until tracing is on.
 The tracer is the API's proxy: spans go to the provider set at the service's start.
 
 Spans follow the OpenTelemetry conventions: ``CLIENT``/``SERVER`` spans named
@@ -81,14 +82,12 @@ def micro_wrap_handler(
     service: str, endpoint: str, handler: HandlerFunc
 ) -> Generator[None, HandlerFunc, HandlerFunc]:
     inner = yield
-    if disabled():
+    if disabled() or not switch.on:  # built at start, after micro_before_start: the switch is set
         return inner
     name = f"{service}/{endpoint}"
     attributes = {"rpc.system": "micro", "rpc.service": service, "rpc.method": endpoint}
 
     async def traced_handler(request: Message) -> Message:
-        if not switch.on:
-            return await inner(request)
         parent = extract(request.header)
         span = _tracer.start_span(name, parent, SpanKind.SERVER, attributes)
         token = otel_context.attach(trace.set_span_in_context(span, parent))
@@ -137,13 +136,11 @@ def micro_wrap_publish(publish: PublishFunc) -> Generator[None, PublishFunc, Pub
 @hookimpl(wrapper=True, tryfirst=True)
 def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, EventHandler, EventHandler]:
     inner = yield
-    if disabled():
+    if disabled() or not switch.on:
         return inner
     name = f"process {topic}"
 
     async def traced_delivery(event: Event) -> None:
-        if not switch.on:
-            return await inner(event)
         header = event.message.header
         parent = extract(header)
         attributes = {

@@ -17,7 +17,6 @@ not there.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -37,21 +36,20 @@ class _Switch:
 switch = _Switch()
 
 
-def disabled(environ: Mapping[str, str] | None = None) -> bool:
+def disabled() -> bool:
     """``OTEL_SDK_DISABLED`` as the OpenTelemetry specification reads it (only ``true`` disables)."""
-    environ = os.environ if environ is None else environ
-    return environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
 
 
-def _exporter(name: str, environ: Mapping[str, str]) -> SpanExporter:
+def _exporter(name: str) -> SpanExporter:
     if name == "console":
         return ConsoleSpanExporter()
     if name != "otlp":
         raise ValueError(
             f"OTEL_TRACES_EXPORTER={name!r}: micro-wrapper-opentelemetry offers otlp, console, none"
         )
-    protocol = environ.get(
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    protocol = os.environ.get(
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
     )
     if protocol != "http/protobuf":
         raise ValueError(
@@ -62,14 +60,14 @@ def _exporter(name: str, environ: Mapping[str, str]) -> SpanExporter:
     return OTLPSpanExporter()
 
 
-def setup_tracing(service_name: str, environ: Mapping[str, str] | None = None) -> TracerProvider | None:
+def setup_tracing(service_name: str) -> TracerProvider | None:
     """Turn tracing on: with the application's provider if it set one, else with an SDK provider
     for ``service_name`` if the environment names a destination (see the module's doc).
 
     :return: the provider installed now, or None if none was installed.
     """
-    environ = os.environ if environ is None else environ
-    if disabled(environ):
+    environ = os.environ
+    if disabled():
         return None
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         switch.on = True  # the application's own provider
@@ -79,7 +77,7 @@ def setup_tracing(service_name: str, environ: Mapping[str, str] | None = None) -
     attributes = {} if environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
     provider = TracerProvider(resource=Resource.create(attributes))
     processors: list[SpanProcessor] = [
-        BatchSpanProcessor(_exporter(name.strip(), environ))
+        BatchSpanProcessor(_exporter(name.strip()))
         for name in environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")
         if name.strip() not in ("", "none")
     ]

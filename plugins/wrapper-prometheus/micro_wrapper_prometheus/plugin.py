@@ -2,9 +2,9 @@
 
 Wrappers are composed once per client, endpoint or subscription; a handler's and a
 topic's label sets are resolved then, so a message costs a counter, a histogram
-observation and the in-flight gauge. Until the ``/metrics`` endpoint runs
-(``--metrics-address`` / ``MICRO_METRICS_ADDRESS``) the wrappers pass messages
-straight through.
+observation and the in-flight gauge. Without a ``/metrics`` endpoint
+(``--metrics-address`` / ``MICRO_METRICS_ADDRESS``) a server's wrappers (built at its
+start) are left out, and a client's (built before) pass calls straight through.
 """
 
 from __future__ import annotations
@@ -80,14 +80,14 @@ def micro_wrap_handler(
     service: str, endpoint: str, handler: HandlerFunc
 ) -> Generator[None, HandlerFunc, HandlerFunc]:
     inner = yield
+    if not switch.on:  # built at start, after micro_before_start started the endpoint (or not)
+        return inner
     labels = (service, endpoint)
     in_flight = metrics.server_in_flight.labels(*labels)
     latency = metrics.server_latency.labels(*labels)
     succeeded = metrics.server_requests.labels(*labels, "ok")
 
     async def counted_handler(request: Message) -> Message:
-        if not switch.on:
-            return await inner(request)
         in_flight.inc()
         started = time.perf_counter()
         try:
@@ -127,6 +127,8 @@ def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, 
     is a redelivery, and a failure past the broker's redelivery limit is a dead letter. In a
     queue group a redelivery may go to another member, which then counts it as a first try."""
     inner = yield
+    if not switch.on:
+        return inner
     acked = metrics.delivered.labels(topic, "acked")
     failed = metrics.delivered.labels(topic, "failed")
     redelivered = metrics.redelivered.labels(topic)
@@ -135,8 +137,6 @@ def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, 
     failures: OrderedDict[str, int] = OrderedDict()
 
     async def counted_delivery(event: Event) -> None:
-        if not switch.on:
-            return await inner(event)
         message_id = event.message.header.get(headers.ID, "")
         if message_id in failures:
             redelivered.inc()
