@@ -8,6 +8,7 @@ Screenshots go to ``components/web/tests/artifacts/`` (git-ignored).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -244,3 +245,40 @@ def test_the_keyboard_finds_and_opens_a_service(dashboard: str, page: Page) -> N
     expect(page.locator("tbody tr[data-service]")).to_have_count(1)
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_contain_text("micro.web.webapp")
+
+
+def test_a_streaming_endpoint_shows_each_reply_as_it_arrives(
+    world: World, dashboard: str, page: Page
+) -> None:
+    world.start("counter", [sys.executable, str(Path(__file__).parent / "counter.py")], "serving on")
+    page.goto(base(dashboard) + "/#/service/counter")
+    count = page.locator("details[data-endpoint='Counter.Count']")
+    count.locator("summary").click()
+    count.get_by_role("spinbutton", name="to").fill("3")
+    count.get_by_role("button", name="Open stream").click()
+    expect(count.locator("pre.reply")).to_have_count(1)  # the first tick, before the stream ends
+    expect(count.locator(".result")).to_contain_text("open")
+    expect(count.locator("pre.reply")).to_have_count(3)
+    expect(count.locator(".result")).to_contain_text("3 replies")
+    shoot(page, "stream")
+
+
+def test_a_node_that_does_not_answer_its_health_check_is_marked(
+    world: World, dashboard: str, page: Page
+) -> None:
+    ghost = {
+        "name": "ghost",
+        "version": "0.1.0",
+        "nodes": [{"id": "ghost-1", "address": f"127.0.0.1:{free_port()}"}],
+    }
+    subprocess.run(  # nothing listens at the node's address
+        [str(BIN / "micro"), "register", json.dumps(ghost), "--ttl", "600"],
+        env={**os.environ, **world.env},
+        check=True,
+        timeout=30,
+    )
+    page.goto(base(dashboard) + "/#/service/ghost")
+    card = page.locator(".node[data-node=ghost-1]")
+    expect(card).to_have_class(re.compile(r"\bunhealthy\b"), timeout=10_000)
+    expect(card.locator("[data-health]")).to_have_text("unhealthy")
+    shoot(page, "unhealthy")

@@ -12,7 +12,7 @@ const state = {
   cleanup: [], // what the current view must stop when the page changes view
 };
 const LOG_LIMIT = 500;
-const LIST_LIMIT = 300; // rows drawn at once; the search narrows the rest
+const LIST_LIMIT = 1000; // rows drawn at once; the search narrows the rest
 const main = document.getElementById("main");
 const search = document.getElementById("search");
 
