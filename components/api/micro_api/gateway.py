@@ -29,7 +29,15 @@ from micro_http import HttpSettings, application, read_value, set_timeout
 from micro_http.proxy import Proxy
 
 #: Paths that answer without authentication.
-PUBLIC = ("/health", "/ready", "/openapi.json", "/docs", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css")
+PUBLIC = (
+    "/health",
+    "/ready",
+    "/routes",
+    "/openapi.json",
+    "/docs",
+    "/docs/swagger-ui-bundle.js",
+    "/docs/swagger-ui.css",
+)
 _READY_TIMEOUT = 2.0
 _SWAGGER = Path(str(importlib.resources.files("swagger_ui") / "static"))
 _DOCS_PAGE = (importlib.resources.files("micro_api") / "docs.html").read_bytes()

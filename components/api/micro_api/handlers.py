@@ -34,7 +34,7 @@ from micro_core.broker import BrokerError
 from micro_core.registry import ServiceNotFound
 from micro_http import add_upstream, parse_json, read_value, set_timeout
 from micro_http.proxy import Proxy
-from micro_http.translate import FORM_TYPES
+from micro_http.translate import FORM_TYPES, read_form
 
 #: Body types passed to the service untouched; its own codec decodes them.
 PASSED_THROUGH = frozenset({"application/protobuf", "application/x-protobuf"})
@@ -139,7 +139,7 @@ class Handlers:
             path=request.path,
             header=_pairs(request.headers),
             get=_pairs(request.query),
-            post=_pairs(await request.post()) if form else {},
+            post=_pairs(await read_form(request)) if form else {},
             body=body,
             url=str(request.url),
         )
@@ -199,6 +199,7 @@ class Handlers:
         value = await read_value(request)
         sse = SSE in request.headers.get("Accept", "")
         async with self.client.stream(route.service, route.endpoint, value) as stream:
+            await stream.close_send()  # the request is the only message a plain HTTP request sends
             try:
                 first = await stream.recv()
             except StopAsyncIteration:

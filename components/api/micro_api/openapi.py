@@ -59,20 +59,26 @@ _FAILURE = {
 }
 
 
-def schema(shape: Value | None) -> dict[str, Any]:
-    """The JSON Schema of one registry shape (``{}``: anything, when the shape says nothing)."""
+def schema(shape: Value | None, required: bool = True) -> dict[str, Any]:
+    """The JSON Schema of one registry shape (``{}``: anything, when the shape says nothing).
+
+    :param required: list every field as required (requests). A reply may leave out fields
+        at their defaults (proto3 JSON, ``omit_defaults`` structs), so replies require none.
+    """
     if shape is None:
         return {}
-    return _type_schema(shape.type, shape.values)
+    return _type_schema(shape.type, shape.values, required)
 
 
-def _type_schema(type_: str, values: list[Value]) -> dict[str, Any]:
+def _type_schema(type_: str, values: list[Value], required: bool = True) -> dict[str, Any]:
     if values:
-        return {
+        described = {
             "type": "object",
-            "properties": {v.name: schema(v) for v in values},
-            "required": [v.name for v in values],
+            "properties": {v.name: schema(v, required) for v in values},
         }
+        if required:
+            described["required"] = [v.name for v in values]
+        return described
     if type_ in _SCALARS:
         return dict(_SCALARS[type_])
     if type_ in _INTEGERS:
@@ -87,27 +93,25 @@ def _type_schema(type_: str, values: list[Value]) -> dict[str, Any]:
 
 
 def _operation(known: Known, endpoint: Endpoint, handler: str) -> dict[str, Any]:
-    text = {"schema": {"type": "string"}}
-    body: dict[str, Any]
-    if handler == "api":  # the service answers with its own status, headers and body
+    body: dict[str, Any] = {"content": {"application/json": {"schema": schema(endpoint.request)}}}
+    responses: dict[str, Any]
+    if handler == "api":  # the service answers with its own status, headers and body: nothing to promise
         body = {"content": {"*/*": {"schema": {}}}}
-        ok = {"description": "the service's own response", "content": {"*/*": {"schema": {}}}}
+        responses = {"default": {"description": "the service's own response: its status, headers and body"}}
     elif endpoint.metadata.get("stream") == "true":
-        body = {"content": {"application/json": {"schema": schema(endpoint.request)}}}
+        text = {"schema": {"type": "string"}}
         content = {"application/x-ndjson": text, "text/event-stream": text}
         ok = {"description": "one reply per line (NDJSON) or per event (SSE)", "content": content}
+        responses = {"200": ok, "default": _FAILURE}
     else:
-        body = {"content": {"application/json": {"schema": schema(endpoint.request)}}}
-        ok = {
-            "description": "the reply",
-            "content": {"application/json": {"schema": schema(endpoint.response)}},
-        }
+        reply = {"application/json": {"schema": schema(endpoint.response, required=False)}}
+        responses = {"200": {"description": "the reply", "content": reply}, "default": _FAILURE}
     return {
         "operationId": f"{known.name}.{endpoint.name}",
         "tags": [known.name],
-        "summary": f"{known.name} {endpoint.name}",
+        "summary": f"{known.name} {endpoint.name} ({handler} handler)",
         "requestBody": body,
-        "responses": {"200": ok, "default": _FAILURE},
+        "responses": responses,
     }
 
 

@@ -56,6 +56,18 @@ def is_json(content_type: str) -> bool:
     return content_type in JSON_TYPES or content_type.endswith("+json")
 
 
+async def read_form(request: web.Request) -> MultiMapping[Any]:
+    """The form fields of a urlencoded or multipart body; 400 saying why if it is malformed."""
+    try:
+        return await request.post()
+    except web.HTTPException:
+        raise  # the body limit (413)
+    except Exception as exc:  # aiohttp's multipart reader raises several kinds on bad input
+        raise errors.BadRequest(
+            f"malformed {request.content_type} body: {type(exc).__name__}: {exc}", id="micro.http.request"
+        ) from None
+
+
 async def read_value(request: web.Request) -> Any:
     """The call's request value from ``request``; an empty body with no query is ``{}``.
 
@@ -64,7 +76,7 @@ async def read_value(request: web.Request) -> Any:
     """
     content_type = request.content_type if request.body_exists else ""
     if content_type in FORM_TYPES:
-        return fields(await request.post())
+        return fields(await read_form(request))
     body = await request.read() if request.body_exists else b""
     if not body:
         return fields(request.query) if request.method in _BODYLESS or request.query else {}
@@ -75,4 +87,4 @@ async def read_value(request: web.Request) -> Any:
     )
 
 
-__all__ = ["FORM_TYPES", "JSON_TYPES", "fields", "is_json", "parse_json", "read_value"]
+__all__ = ["FORM_TYPES", "JSON_TYPES", "fields", "is_json", "parse_json", "read_form", "read_value"]

@@ -58,3 +58,11 @@ async def test_another_body_type_is_415(edge_app):
     async with http.post(f"{url}/v", data=b"<a/>", headers={"Content-Type": "application/xml"}) as response:
         assert response.status == 415
         assert "application/xml" in (await response.json())["detail"]
+
+
+async def test_a_malformed_form_body_is_400(edge_app):
+    url, http = await edge_app(ROUTES)
+    headers = {"Content-Type": "multipart/form-data"}  # no boundary
+    async with http.post(f"{url}/v", data=b"null", headers=headers) as response:
+        assert response.status == 400
+        assert (await response.json())["detail"].startswith("malformed multipart/form-data body: ")

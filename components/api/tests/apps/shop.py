@@ -68,8 +68,8 @@ class Shop:
         return Item(req.id, f"item {req.id}", context.metadata().get("X-Request-Id", ""))
 
     async def count(self, req: CountRequest) -> AsyncIterator[Tick]:
-        if req.to < 0:
-            raise errors.BadRequest("to must not be negative")
+        if not 0 <= req.to <= 1000:
+            raise errors.BadRequest("to must be within 0..1000")
         for n in range(req.to):
             if n == 3 and req.to == 13:
                 raise errors.InternalServerError("unlucky thirteen")
