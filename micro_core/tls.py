@@ -86,10 +86,13 @@ class TLSConfig:
     def server_context(self) -> ssl.SSLContext:
         return server_context(self.cert, self.key, self.ca)
 
+    @property
+    def client_identity(self) -> tuple[str, str]:
+        """The certificate and key clients present: their own pair, else the server's."""
+        return (self.client_cert, self.client_key) if self.client_cert else (self.cert, self.key)
+
     def client_context(self) -> ssl.SSLContext:
-        if self.client_cert:
-            return client_context(self.ca, self.client_cert, self.client_key)
-        return client_context(self.ca, self.cert, self.key)
+        return client_context(self.ca, *self.client_identity)
 
 
 __all__ = ["TLSConfig", "client_context", "server_context"]

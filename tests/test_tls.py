@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import trustme
 
 from micro_core import Options, Plugins, Service
-from micro_core.testing.conformance.transport import Handler
+from micro_core.testing.conformance.transport import SecureTransport, TLSConformance
 from micro_core.testing.tls import TLSFiles
 from micro_core.tls import TLSConfig, client_context
-from micro_core.transport import Listener, Message
+from micro_core.transport import Message
 from micro_core.transport.http import HTTPTransport
 
 
@@ -45,67 +44,10 @@ def test_an_unusable_file_is_named(files: dict[str, str], complaint: str) -> Non
 # --- the transport and the http broker on (mutual) TLS ---------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tls_server(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
-    return TLSFiles.issue(tls_ca, tmp_path_factory.mktemp("tls-server"), "127.0.0.1")
-
-
-@pytest.fixture(scope="module")
-def stranger(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
-    """A client identity signed by some other CA."""
-    return TLSFiles.issue(trustme.CA(), tmp_path_factory.mktemp("tls-stranger"), "micro-test-client")
-
-
-async def echo(request: Message) -> Message:
-    return Message({}, b"echo:" + request.body)
-
-
-@pytest.fixture
-async def mutual_tls_listener(tls_server: TLSFiles) -> AsyncIterator[Listener]:
-    transport = HTTPTransport(tls=TLSConfig(ca=tls_server.ca, cert=tls_server.cert, key=tls_server.key))
-    listener = await transport.listen("127.0.0.1:0", Handler(unary=echo))
-    yield listener
-    await listener.close()
-
-
-async def test_a_client_with_a_certificate_from_the_ca_is_served(
-    mutual_tls_listener: Listener, tls_client: TLSFiles
-) -> None:
-    client = HTTPTransport(
-        tls=TLSConfig(ca=tls_client.ca, client_cert=tls_client.cert, client_key=tls_client.key)
-    )
-    connection = await client.dial(mutual_tls_listener.address, timeout=5)
-    assert (await connection.call(Message(body=b"hi"), timeout=5)).body == b"echo:hi"
-    await connection.close()
-
-
-@pytest.mark.parametrize("who", ["plaintext", "no certificate", "untrusted certificate"])
-async def test_a_client_the_server_cannot_trust_is_refused(
-    mutual_tls_listener: Listener, tls_client: TLSFiles, stranger: TLSFiles, who: str
-) -> None:
-    tls = {
-        "plaintext": None,
-        "no certificate": TLSConfig(ca=tls_client.ca),
-        "untrusted certificate": TLSConfig(
-            ca=tls_client.ca, client_cert=stranger.cert, client_key=stranger.key
-        ),
-    }[who]
-    with pytest.raises(ConnectionError):
-        connection = await HTTPTransport(tls=tls).dial(mutual_tls_listener.address, timeout=5)
-        await connection.call(Message(body=b"let me in"), timeout=5)
-
-
-async def test_a_client_refuses_a_server_its_ca_did_not_sign(
-    tls_server: TLSFiles, stranger: TLSFiles
-) -> None:
-    listener = await HTTPTransport(tls=TLSConfig(cert=stranger.cert, key=stranger.key)).listen(
-        "127.0.0.1:0", Handler(unary=echo)
-    )
-    try:
-        with pytest.raises(ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
-            await HTTPTransport(tls=TLSConfig(ca=tls_server.ca)).dial(listener.address, timeout=5)
-    finally:
-        await listener.close()
+class TestHTTPTransportTLS(TLSConformance):
+    @pytest.fixture
+    def secure_transport(self) -> SecureTransport:
+        return lambda tls: HTTPTransport(tls=tls)
 
 
 def test_a_bad_tls_setting_fails_at_start_naming_it(tmp_path: Path) -> None:
@@ -114,9 +56,10 @@ def test_a_bad_tls_setting_fails_at_start_naming_it(tmp_path: Path) -> None:
 
 
 async def test_services_call_and_publish_over_mutual_tls_from_micro_variables(
-    tls_server: TLSFiles, tls_client: TLSFiles, tmp_path: Path
+    tls_ca: trustme.CA, tls_client: TLSFiles, tmp_path: Path
 ) -> None:
     """Only MICRO_* variables: the transport and the http broker both go over mutual TLS."""
+    tls_server = TLSFiles.issue(tls_ca, tmp_path / "server", "127.0.0.1")
     environ = {
         "MICRO_REGISTRY": "local",
         "MICRO_REGISTRY_ADDRESS": str(tmp_path / "registry"),

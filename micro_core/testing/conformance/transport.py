@@ -14,11 +14,17 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
 from micro_core import errors, headers
+from micro_core.testing.tls import TLSFiles
+from micro_core.tls import TLSConfig
 from micro_core.transport import Connection, EndOfStream, Listener, Message, Stream, Transport
+
+if TYPE_CHECKING:
+    import trustme
 
 UnaryFunc = Callable[[Message], Awaitable[Message]]
 StreamFunc = Callable[[Message, Stream], Awaitable[None]]
@@ -428,3 +434,87 @@ class TransportConformance:
             await connection.call(Message(), timeout=5)
         with pytest.raises(ConnectionError):
             await connection.stream(Message())
+
+
+SecureTransport = Callable[[TLSConfig | None], Transport]
+
+
+class TLSConformance:
+    """What every transport's TLS guarantees; subclass and override ``secure_transport``, a
+    factory of the transport with a :class:`~micro_core.tls.TLSConfig` (None: plaintext).
+
+    Certificates come from the ``tls_ca`` and ``tls_client`` fixtures (``trustme``).
+    """
+
+    patience = 10.0
+
+    @pytest.fixture
+    def secure_transport(self) -> SecureTransport:
+        raise NotImplementedError("override the secure_transport fixture")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def tls_server(cls, tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+        """The server's certificate, for the loopback address it listens on."""
+        return TLSFiles.issue(tls_ca, tmp_path_factory.mktemp("tls-server"), "127.0.0.1")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def stranger(cls, tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+        """An identity signed by another CA, which the server's does not trust."""
+        import trustme
+
+        return TLSFiles.issue(trustme.CA(), tmp_path_factory.mktemp("tls-stranger"), "127.0.0.1")
+
+    @pytest.fixture
+    async def mutual_tls(
+        self, secure_transport: SecureTransport, tls_server: TLSFiles
+    ) -> AsyncIterator[Listener]:
+        """A server that requires client certificates signed by ``tls_ca``."""
+        config = TLSConfig(ca=tls_server.ca, cert=tls_server.cert, key=tls_server.key)
+        listener = await secure_transport(config).listen("127.0.0.1:0", Handler())
+        yield listener
+        await listener.close()
+
+    async def call(self, transport: Transport, address: str) -> Message:
+        connection = await transport.dial(address, timeout=self.patience)
+        try:
+            return await connection.call(Message(body=b"over tls"), timeout=self.patience)
+        finally:
+            await connection.close()
+
+    async def test_a_client_certified_by_the_ca_is_served(
+        self, secure_transport: SecureTransport, mutual_tls: Listener, tls_client: TLSFiles
+    ) -> None:
+        config = TLSConfig(ca=tls_client.ca, client_cert=tls_client.cert, client_key=tls_client.key)
+        assert (await self.call(secure_transport(config), mutual_tls.address)).body == b"over tls"
+
+    @pytest.mark.parametrize("who", ["plaintext", "no certificate", "untrusted certificate"])
+    async def test_a_client_the_server_cannot_trust_is_refused(
+        self,
+        secure_transport: SecureTransport,
+        mutual_tls: Listener,
+        tls_client: TLSFiles,
+        stranger: TLSFiles,
+        who: str,
+    ) -> None:
+        config = {
+            "plaintext": None,
+            "no certificate": TLSConfig(ca=tls_client.ca),
+            "untrusted certificate": TLSConfig(
+                ca=tls_client.ca, client_cert=stranger.cert, client_key=stranger.key
+            ),
+        }[who]
+        with pytest.raises(ConnectionError):
+            await self.call(secure_transport(config), mutual_tls.address)
+
+    async def test_a_client_refuses_a_server_its_ca_did_not_sign(
+        self, secure_transport: SecureTransport, tls_client: TLSFiles, stranger: TLSFiles
+    ) -> None:
+        server = secure_transport(TLSConfig(cert=stranger.cert, key=stranger.key))
+        listener = await server.listen("127.0.0.1:0", Handler())
+        try:
+            with pytest.raises(ConnectionError):
+                await self.call(secure_transport(TLSConfig(ca=tls_client.ca)), listener.address)
+        finally:
+            await listener.close()

@@ -39,13 +39,17 @@ import asyncio
 import functools
 import re
 from collections.abc import Callable, Coroutine, Iterable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 import grpc  # type: ignore[import-untyped, unused-ignore]
 import grpc.aio  # type: ignore[import-untyped, unused-ignore]
 
 from micro_core import errors, headers
+from micro_core.options import Options
 from micro_core.tasks import start_task
+from micro_core.tls import TLSConfig
+from micro_core.transport import DEFAULT_MAX_MESSAGE_SIZE, ServerLimits
 from micro_core.transport.base import (
     Connection,
     EndOfStream,
@@ -586,14 +590,51 @@ class GRPCTransport(Transport):
 
     name: ClassVar[str] = "grpc"
 
+    def __init__(
+        self,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        *,
+        limits: ServerLimits | None = None,
+        tls: TLSConfig | None = None,
+    ) -> None:
+        """``tls`` puts every channel and server on TLS (mutual with a CA); the files are
+        read here, so a bad one fails at start-up, naming the setting."""
+        super().__init__(max_message_size)
+        self.limits = limits or ServerLimits()
+        self.tls = tls
+        self._channel_credentials = _channel_credentials(tls) if tls is not None else None
+
+    @classmethod
+    def from_options(cls, options: Options) -> GRPCTransport:
+        return cls(
+            options["max_message_size"],
+            limits=ServerLimits.from_options(options),
+            tls=TLSConfig.from_options(options),
+        )
+
     def _options(self) -> list[tuple[str, int]]:
         return [
             ("grpc.max_receive_message_length", self.max_message_size),
             ("grpc.max_send_message_length", self.max_message_size),
         ]
 
+    def _server_options(self) -> list[tuple[str, int]]:
+        """gRPC core's own limits, from the same :class:`ServerLimits` as the HTTP transport's
+        (it has no cap on connections; ``max_connections`` does not apply)."""
+        limits = self.limits
+        return [
+            *self._options(),
+            ("grpc.max_metadata_size", limits.max_header_bytes),
+            ("grpc.max_connection_idle_ms", int(limits.idle_timeout * 1000)),
+            ("grpc.server_handshake_timeout_ms", int(limits.header_timeout * 1000)),
+            ("grpc.so_reuseport", 0),  # without it gRPC would share a port another server holds
+        ]
+
     async def dial(self, address: str, timeout: float | None = None) -> Connection:
-        channel = grpc.aio.insecure_channel(address, options=self._options())
+        if self._channel_credentials is None:
+            channel = grpc.aio.insecure_channel(address, options=self._options())
+        else:
+            channel = grpc.aio.secure_channel(address, self._channel_credentials, options=self._options())
         try:
             await asyncio.wait_for(_connected(channel, address), timeout)
         except BaseException as exc:
@@ -607,15 +648,45 @@ class GRPCTransport(Transport):
         host, colon, port = address.rpartition(":")
         if not colon or not port.isdigit():
             raise ValueError(f"listen address {address!r} is not host:port")
-        # Without this, gRPC would share a port that another server already holds.
-        server = grpc.aio.server(options=[*self._options(), ("grpc.so_reuseport", 0)])
+        server = grpc.aio.server(options=self._server_options())
         server.add_generic_rpc_handlers((_Service(handler, self.max_message_size),))
         try:
-            bound = server.add_insecure_port(address)
+            if self.tls is None:
+                bound = server.add_insecure_port(address)
+            else:
+                bound = server.add_secure_port(address, _server_credentials(self.tls))
         except RuntimeError as exc:
             raise OSError(f"cannot listen on {address}: {exc}") from None
         await server.start()
         return GRPCListener(server, f"{host}:{bound}")
+
+
+def _pem(setting: str, path: str) -> bytes | None:
+    if not path:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot load {setting} {path!r}: {exc}") from None
+
+
+def _channel_credentials(tls: TLSConfig) -> Any:
+    cert, key = tls.client_identity
+    return grpc.ssl_channel_credentials(
+        root_certificates=_pem("tls_ca", tls.ca),
+        private_key=_pem("tls_client_key", key or cert),  # a key kept in the certificate file
+        certificate_chain=_pem("tls_client_cert", cert),
+    )
+
+
+def _server_credentials(tls: TLSConfig) -> Any:
+    """The server's identity; with a CA, clients must present a certificate it signed."""
+    if not tls.cert:
+        raise ValueError("serving TLS needs a tls_cert (and its tls_key)")
+    key, cert = _pem("tls_key", tls.key or tls.cert), _pem("tls_cert", tls.cert)
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=_pem("tls_ca", tls.ca), require_client_auth=bool(tls.ca)
+    )
 
 
 async def _connected(channel: Any, address: str) -> None:

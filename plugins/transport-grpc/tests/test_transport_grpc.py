@@ -17,7 +17,7 @@ import grpc.aio
 import pytest
 
 from micro_core import errors, headers
-from micro_core.testing.conformance.transport import TransportConformance
+from micro_core.testing.conformance.transport import SecureTransport, TLSConformance, TransportConformance
 from micro_core.testing.plugin import StartService
 from micro_core.testing.processes import free_port
 from micro_core.transport import Connection, EndOfStream, Listener, Message, Stream
@@ -505,3 +505,36 @@ async def test_a_service_on_grpc_answers_micro_and_stock_clients(micro_service: 
         trailers = dict(await call.trailing_metadata())
     assert json.loads(raw) == {"text": "stock"}
     assert trailers == {}  # a reply in the request's content type sends no trailing metadata
+
+
+class TestGRPCTransportTLS(TLSConformance):
+    @pytest.fixture
+    def secure_transport(self) -> SecureTransport:
+        return lambda tls: GRPCTransport(tls=tls)
+
+
+class Countdown:
+    async def wait(self, seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "done"
+
+    async def count(self, upto: int) -> AsyncIterator[int]:
+        for n in range(upto):
+            yield n
+
+
+async def test_a_draining_server_refuses_new_streams_as_it_refuses_new_calls(
+    micro_service: StartService,
+) -> None:
+    service = await micro_service(Countdown(), name="counter", transport="grpc", server_address="127.0.0.1:0")
+    at = service.address
+    running = asyncio.create_task(service.client.call("counter", "Countdown.Wait", 0.5, address=at))
+    await asyncio.sleep(0.1)
+    draining = asyncio.create_task(service.server.drain(5))
+    await asyncio.sleep(0.05)
+    with pytest.raises(errors.ServiceUnavailable, match="shutting down"):
+        await service.client.call("counter", "Countdown.Wait", 0, address=at, retries=0)
+    with pytest.raises(errors.ServiceUnavailable, match="shutting down"):
+        async with service.client.stream("counter", "Countdown.Count", 3, address=at) as numbers:
+            [n async for n in numbers]
+    assert await running == "done" and await draining
