@@ -59,6 +59,8 @@ from micro_core.transport.base import (
     Stream,
     Transport,
 )
+from micro_core.transport.http import join_address
+from micro_core.transport.reachable import reachable_host
 
 Metadata = list[tuple[str, str | bytes]]
 T = TypeVar("T")
@@ -658,7 +660,8 @@ class GRPCTransport(Transport):
         except RuntimeError as exc:
             raise OSError(f"cannot listen on {address}: {exc}") from None
         await server.start()
-        return GRPCListener(server, f"{host}:{bound}")
+        # Bound to every interface: advertise one that callers on other hosts can reach.
+        return GRPCListener(server, join_address(reachable_host(host.strip("[]")), bound))
 
 
 def _pem(setting: str, path: str) -> bytes | None:
