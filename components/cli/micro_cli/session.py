@@ -2,7 +2,9 @@
 
 ``micro services`` builds a registry and nothing else; ``micro call`` adds a
 selector and a transport; ``micro publish`` a broker. Nothing here is imported
-before a command runs, so ``micro --help`` never loads a driver.
+before a command runs, so ``micro --help`` never loads a driver. With ``--proxy URL``
+the registry, transport and broker are those of :mod:`micro_cli.proxy`, which reach
+everything through a sidecar.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from micro_cli.failures import BAD_INPUT, INTERRUPTED, Failure, translate
 
 if TYPE_CHECKING:
-    from micro_core import Broker, Client, Options, Plugins, Registry
+    from micro_cli.proxy import Sidecar
+    from micro_core import Broker, Client, Options, Plugins, Registry, Transport
 
 T = TypeVar("T")
 
@@ -55,14 +58,40 @@ class Session:
                 raise Failure(f"{option.flag} {text!r}: {exc}", BAD_INPUT) from None
         return options
 
+    @cached_property
+    def proxy(self) -> Sidecar | None:
+        """The sidecar named by ``--proxy``, through which everything goes; None: none given."""
+        url = self.options.get("proxy")
+        if not url:
+            return None
+        from micro_cli.proxy import Sidecar
+
+        return Sidecar(url, self.options.get("proxy_token") or "")
+
     def describe_registry(self) -> str:
         """ "local registry at /tmp/x", for messages that must say what was tried."""
+        if self.proxy is not None:
+            return f"registry through the sidecar at {self.proxy.url}"
         address = self.options["registry_address"]
         return f"{self.options['registry']} registry" + (f" at {address}" if address else "")
 
+    def _new_registry(self) -> Registry:
+        if self.proxy is not None:
+            from micro_cli.proxy import ProxyRegistry
+
+            return ProxyRegistry(self.proxy)
+        return self.plugins.registry(self.options["registry"], self.options)
+
+    def _new_transport(self) -> Transport:
+        if self.proxy is not None:
+            from micro_cli.proxy import ProxyTransport
+
+            return ProxyTransport(self.proxy)
+        return self.plugins.transport(self.options["transport"], self.options)
+
     async def registry(self) -> Registry:
         if self._registry is None:
-            registry = self.plugins.registry(self.options["registry"], self.options)
+            registry = self._new_registry()
             await registry.connect()
             self._opened.append(registry)
             self._registry = registry
@@ -70,7 +99,12 @@ class Session:
 
     async def broker(self) -> Broker:
         if self._broker is None:
-            broker = self.plugins.broker(self.options["broker"], await self.registry(), self.options)
+            if self.proxy is not None:
+                from micro_cli.proxy import ProxyBroker
+
+                broker: Broker = ProxyBroker(self.proxy)
+            else:
+                broker = self.plugins.broker(self.options["broker"], await self.registry(), self.options)
             await broker.connect()
             self._opened.append(broker)
             self._broker = broker
@@ -83,9 +117,9 @@ class Session:
             from micro_core import Client
 
             opts = self.options
-            registry = await self.registry() if discovery else self.plugins.registry(opts["registry"], opts)
+            registry = await self.registry() if discovery else self._new_registry()
             selector = self.plugins.selector(opts["selector"], registry, opts)
-            transport = self.plugins.transport(opts["transport"], opts)
+            transport = self._new_transport()
             self._opened.append(selector)
             self._client = Client(
                 selector=selector,

@@ -1,7 +1,7 @@
 """The app the sidecar stands beside: its registry entry, kept alive while its health check passes.
 
-One loop does it all, every ``check_interval`` seconds: ask the app's health URL; a
-passing app is registered (again, every ``renew_interval``, so the TTL never runs
+One loop does it all: every ``check_interval`` seconds it asks the app's health URL;
+a passing app is registered (again every ``renew_interval``, so the TTL never runs
 out), a failing one is deregistered at once rather than left to expire, and is
 registered again as soon as it passes. Stopping deregisters before anything else is
 closed, so callers stop being sent to the app before the sidecar goes away.
@@ -97,6 +97,7 @@ class Registration:
             nodes=[Node(id=node_id, address=address, metadata={**app.metadata, **(node_metadata or {})})],
         )
         self._renewed = 0.0  # monotonic time of the last successful registration
+        self._checked = -float("inf")  # monotonic time of the last health check
         self._loop: asyncio.Task[None] | None = None
 
     @property
@@ -118,12 +119,14 @@ class Registration:
         await self._deregister("the sidecar is stopping")
 
     async def _run(self) -> None:
+        period = min(self.check_interval, self.renew_interval)
         while True:
-            await asyncio.sleep(self.check_interval)
+            await asyncio.sleep(period)
             await self._tick()
 
     async def _tick(self) -> None:
-        healthy = await self._check()
+        due = time.monotonic() - self._checked >= self.check_interval * 0.99  # (sleep is not exact)
+        healthy = await self._check() if due else self.status.health is not Health.FAILING
         try:
             if healthy and (
                 not self.status.registered or time.monotonic() - self._renewed >= self.renew_interval
@@ -156,6 +159,7 @@ class Registration:
         """One health check; an app without a health URL always passes."""
         if not self.app.health_url:
             return True
+        self._checked = time.monotonic()
         self.status.checked = time.time()
         timeout = aiohttp.ClientTimeout(total=max(self.check_interval, 0.5))
         try:

@@ -7,13 +7,14 @@ import os
 import shutil
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from micro_core import Options, Service
+from micro_core import Options, Service, errors
 from micro_core.testing.processes import ServerProcess, free_port
 
 NODE_APP = Path(__file__).parent / "node" / "app.js"
@@ -61,14 +62,13 @@ def processes(tmp_path: Path) -> Iterator[list[ServerProcess]]:
 def start_sidecar(
     env: dict[str, str], tmp_path: Path, processes: list[ServerProcess]
 ) -> Callable[..., Sidecar]:
-    """``start_sidecar(*flags)``: ``micro sidecar`` on a free port, ready once it serves."""
+    """``start_sidecar(*flags)``: ``micro sidecar`` on a port of its own, ready once it serves."""
 
     def start(*flags: str, extra_env: dict[str, str] | None = None) -> Sidecar:
-        port = free_port()
-        log = tmp_path / f"sidecar-{port}.log"
+        log = tmp_path / f"sidecar-{len(processes)}.log"
         process = ServerProcess(
-            [MICRO, "sidecar", "--address", f"127.0.0.1:{port}", *flags],
-            port=port,
+            [MICRO, "sidecar", "--address", "127.0.0.1:0", *flags],
+            port=0,
             ready_text="serving on",
             env={**env, **(extra_env or {})},
             log_path=log,
@@ -76,7 +76,10 @@ def start_sidecar(
         )
         processes.append(process)
         process.start(timeout=30)
-        return Sidecar(process, f"http://127.0.0.1:{port}", log)
+        # Port 0 and the port it printed: no other process can take a port picked in advance.
+        address = log.read_text().split("serving on ", 1)[1].split()[0]
+        process.port = int(address.rsplit(":", 1)[1])
+        return Sidecar(process, f"http://{address}", log)
 
     return start
 
@@ -131,6 +134,33 @@ async def kernel(settings: dict[str, Any]) -> AsyncIterator[Callable[..., Any]]:
     yield start
     for service, serving in reversed(started):
         await (service.stop() if serving else service.close())
+
+
+@dataclass
+class Item:
+    sku: str
+
+
+@dataclass
+class Price:
+    sku: str
+    cents: int
+
+
+class Prices:
+    """The Python service apps call through the sidecar."""
+
+    async def get(self, item: Item) -> Price:
+        if item.sku == "none":
+            raise errors.NotFound(f"no price for {item.sku}", id="prices")
+        return Price(item.sku, 250)
+
+
+@pytest.fixture
+async def prices(kernel: Callable[..., Any]) -> Service:
+    """The ``prices`` service running in this process."""
+    service: Service = await kernel("prices", Prices())
+    return service
 
 
 @pytest.fixture

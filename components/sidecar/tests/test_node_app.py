@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from micro_core import errors
 from micro_core.registry import ServiceNotFound
+from micro_core.testing.helpers import EventRecorder
 from micro_core.testing.processes import free_port
-
-
-@dataclass
-class Item:
-    sku: str
-
-
-@dataclass
-class Price:
-    sku: str
-    cents: int
-
-
-class Prices:
-    """The Python service the Node app calls through the sidecar's /rpc."""
-
-    async def get(self, item: Item) -> Price:
-        if item.sku == "none":
-            raise errors.NotFound(f"no price for {item.sku}", id="prices")
-        return Price(item.sku, 250)
 
 
 def beside(node_port: int, endpoints: Any) -> list[str]:
@@ -66,16 +47,9 @@ async def registered(registry: Any, name: str) -> bool:
         return False
 
 
-async def test_a_node_app_joins_through_a_sidecar(start_sidecar, start_node, endpoints_file, kernel):
-    announced: list[dict[str, Any]] = []
-
-    def subscribe(service):
-        @service.subscriber("announcements")
-        async def heard(message: dict[str, Any]) -> None:
-            announced.append(message)
-
-    await kernel("prices", Prices(), setup=subscribe)
+async def test_a_node_app_joins_through_a_sidecar(start_sidecar, start_node, endpoints_file, kernel, prices):
     python = await kernel("python-client")
+    announced = await EventRecorder.subscribe(python.broker, "announcements")
     client = python.client
 
     node_port = free_port()
@@ -122,8 +96,9 @@ async def test_a_node_app_joins_through_a_sidecar(start_sidecar, start_node, end
         "greeter", "Greeter.Announce", {"topic": "announcements", "message": {"from": "node"}}
     )
     assert answer == {"status": 204}
-    await eventually(lambda: _value(announced), 10, "the Python subscriber's message")
-    assert announced == [{"from": "node"}]
+    [event] = await announced.wait(1)
+    assert json.loads(event.message.body) == {"from": "node"}
+    await announced.close()
 
 
 async def test_a_push_endpoint_that_times_out_gets_the_message_again(
@@ -175,9 +150,8 @@ async def test_health_failing_deregisters_and_recovering_registers_again(
 
 
 async def test_a_killed_app_is_a_502_naming_it_and_the_sidecar_keeps_serving(
-    start_sidecar, start_node, endpoints_file, kernel, http
+    start_sidecar, start_node, endpoints_file, kernel, http, prices, settings
 ):
-    await kernel("prices", Prices())
     client = (await kernel("python-client")).client
     node_port = free_port()
     # No health check: the entry stays, so callers reach the sidecar and learn what happened.
@@ -190,6 +164,7 @@ async def test_a_killed_app_is_a_502_naming_it_and_the_sidecar_keeps_serving(
         str(endpoints_file),
     )
     node = start_node(sidecar.url, port=node_port)
+    await asyncio.sleep(settings["register_ttl"] + 1)  # renewed within its TTL, with no health check
     assert (await client.call("greeter", "Greeter.Hello", {"name": "a"}))["message"] == "Hello a from node"
 
     node.process.kill()
@@ -199,7 +174,8 @@ async def test_a_killed_app_is_a_502_naming_it_and_the_sidecar_keeps_serving(
     assert raised.value.id == "greeter" and "the app greeter" in raised.value.detail
 
     async with http.post(f"{sidecar.url}/greeter/Greeter.Hello", json={"name": "a"}) as response:
-        assert response.status == 502 and "the app greeter" in (await response.json())["detail"]
+        body = await response.json()
+        assert response.status == 502 and "the app greeter" in body["detail"], body
     async with http.get(f"{sidecar.url}/health") as response:
         assert response.status == 200
     rpc = {"service": "prices", "endpoint": "Prices.Get", "request": {"sku": "jam"}}
@@ -228,10 +204,6 @@ async def test_a_sigtermed_sidecar_deregisters_the_app_first(
     assert log.index("greeter deregistered: the sidecar is stopping") < log.index("stopped taking calls")
 
 
-async def _value(items: list[Any]) -> bool:
-    return bool(items)
-
-
 async def _with(get: Any, test: Any) -> Any:
     found = await get()
     return found if test(found) else None
@@ -243,3 +215,27 @@ async def _ready(seen: Any) -> Any:
 
 async def _not(check: Any) -> bool:
     return not await check
+
+
+async def test_the_endpoints_come_from_the_apps_openapi_document(start_sidecar, start_node, kernel):
+    python = await kernel("python-client")
+    node_port = free_port()
+    node = start_node("http://127.0.0.1:1", port=node_port)  # no sidecar calls in this test
+    start_sidecar("--name", "greeter", "--app-address", node.url, "--openapi", "/openapi.json")
+    await eventually(lambda: registered(python.registry, "greeter"), 10, "greeter registered")
+
+    [entry] = await python.registry.get_service("greeter")
+    shapes = {e.name: e for e in entry.endpoints}
+    assert sorted(shapes) == ["Greeter.Hello", "Orders.Create"]
+    order = shapes["Orders.Create"].request
+    assert order is not None and order.type == "Order"
+    assert [(v.name, v.type) for v in order.values] == [("item", "string"), ("quantity", "int64")]
+    hello = shapes["Greeter.Hello"].request
+    assert hello is not None and hello.type == "Hello" and [v.name for v in hello.values] == ["name"]
+
+    # A call to Orders.Create goes to the operation's own path, /orders/create.
+    created = await python.client.call("greeter", "Orders.Create", {"item": "tea", "quantity": 2})
+    assert created == {"created": "tea", "quantity": 2}
+    # An endpoint the document does not list is refused by the sidecar, naming it.
+    with pytest.raises(errors.NotFound, match=r"greeter has no endpoint Greeter\.Seen"):
+        await python.client.call("greeter", "Greeter.Seen", {})

@@ -29,7 +29,44 @@ async function sidecar(method, path, body) {
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
+// What the sidecar reads with --openapi /openapi.json: one endpoint per POST operation.
+const openapi = {
+  openapi: "3.1.0",
+  info: { title: "greeter", version: "1.0.0" },
+  paths: {
+    "/Greeter.Hello": {
+      post: {
+        operationId: "Greeter.Hello",
+        requestBody: { content: { "application/json": { schema: { $ref: "#/components/schemas/Hello" } } } },
+        responses: { 200: { description: "the greeting" } },
+      },
+    },
+    "/orders/create": {
+      post: {
+        requestBody: {
+          content: {
+            "application/json": {
+              schema: {
+                title: "Order",
+                type: "object",
+                properties: { item: { type: "string" }, quantity: { type: "integer" } },
+              },
+            },
+          },
+        },
+        responses: { 201: { description: "the order" } },
+      },
+    },
+    "/health": { get: { responses: { 200: { description: "healthy" } } } },
+  },
+  components: {
+    schemas: { Hello: { type: "object", properties: { name: { type: "string" } } } },
+  },
+};
+
 const endpoints = {
+  // Delivered here by its OpenAPI path, not by the endpoint name.
+  "/orders/create": async (req) => ({ created: req.item, quantity: req.quantity }),
   // A call by service name from any micro client lands here.
   "/Greeter.Hello": async (req, headers) => ({
     message: `Hello ${req.name} from node`,
@@ -74,6 +111,7 @@ function reply(response, status, value) {
 const server = http.createServer(async (request, response) => {
   const text = await readBody(request);
   const url = request.url;
+  if (request.method === "GET" && url === "/openapi.json") return reply(response, 200, openapi);
   if (request.method === "GET" && url === "/health") {
     return reply(response, healthy ? 200 : 503, { healthy });
   }
