@@ -16,9 +16,11 @@ import sys
 from opentelemetry import trace
 
 from micro_core import Service, context, run
-from micro_wrapper_opentelemetry import setup_tracing
+from micro_wrapper_opentelemetry import extract, setup_tracing
 
 TOPIC = os.environ.get("CHAIN_TOPIC", "orders")
+#: The trace the API continues (as if a browser had started it).
+CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 class A:
@@ -46,7 +48,10 @@ async def api(order: str) -> None:
     assert provider is not None, "the test sets OTEL_EXPORTER_OTLP_ENDPOINT"
     await service.connect()
     try:
-        with trace.get_tracer("api").start_as_current_span("GET /orders", kind=trace.SpanKind.SERVER):
+        # As a gateway would continue a browser's trace: the caller's traceparent and tracestate.
+        caller = extract({"traceparent": CALLER, "tracestate": "micro=chain"})
+        tracer = trace.get_tracer("api")
+        with tracer.start_as_current_span("GET /orders", caller, kind=trace.SpanKind.SERVER):
             try:
                 print("reply", await service.client.call("a", "A.Work", order), flush=True)
             except Exception as exc:
@@ -71,7 +76,8 @@ def main() -> None:
 
         async def consume(order: str) -> None:
             with open(done, "a") as out:
-                out.write(f"{order} {context.metadata().get('traceparent', '')}\n")
+                header = context.metadata()
+                out.write(f"{order} {header.get('traceparent')} {header.get('tracestate')}\n")
 
         service.subscribe(TOPIC, consume)
     service.run()

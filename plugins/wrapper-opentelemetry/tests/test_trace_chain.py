@@ -57,6 +57,7 @@ def test_one_trace_with_the_right_parents_across_processes_transports_and_broker
     assert "reply a(b(o-1))" in run_api(chain, env, "o-1")
 
     [root] = [s for s in otlp_receiver.spans if s.name == "GET /orders"]
+    assert (root.trace_id, root.parent_id) == ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
     spans = otlp_receiver.trace(root.trace_id, 7)
     by_name = {(s.service, s.kind, s.name): s for s in spans}
     topic = env["CHAIN_TOPIC"]
@@ -74,9 +75,10 @@ def test_one_trace_with_the_right_parents_across_processes_transports_and_broker
     assert by_name[("a", "SERVER", "a/A.Work")].attributes["rpc.method"] == "A.Work"
 
     # What C received carried the producer's context in its message headers.
-    order, traceparent = (tmp_path / "done.txt").read_text().split()
+    order, traceparent, tracestate = (tmp_path / "done.txt").read_text().split()
     producer = by_name[("a", "PRODUCER", f"publish {topic}")]
     assert (order, traceparent[:-3]) == ("o-1", f"00-{root.trace_id}-{producer.span_id}")
+    assert tracestate == "micro=chain"  # carried through both hops and the broker
     assert int(traceparent[-2:], 16) & 1  # sampled
 
 
