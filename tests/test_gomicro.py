@@ -293,7 +293,7 @@ async def test_each_side_lists_the_others_services_with_their_endpoints(
     names = {entry.name for entry in await client.registry.list_services()}
     assert {f"go.{name}", f"py.{name}"} <= names
     [go_entry] = await client.registry.get_service(f"go.{name}")
-    assert {e.name for e in go_entry.endpoints} == {"Greeter.Hello", "Greeter.Fail"}
+    assert {e.name for e in go_entry.endpoints} == {"Greeter.Echo", "Greeter.Hello", "Greeter.Fail"}
     assert go_entry.nodes[0].metadata["server"] == "mucp"
 
 

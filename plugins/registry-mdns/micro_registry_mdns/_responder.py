@@ -4,6 +4,13 @@ zeroconf answers queries only for services in its own registry, and that registr
 accepts only DNS-SD names under ``local.``; Go Micro's names live under ``micro.``. So
 the registry listens for queries on a socket of its own (port 5353, shared with
 zeroconf's) and answers them itself; zeroconf still does the parsing and the sending.
+
+Go Micro's mDNS server answers every query by unicast to the address and port it came
+from. A query sent from port 5353 would have its answer delivered to just one of the
+sockets bound there, on this host, maybe another process's. So the registry asks from
+sockets of its own on ports of their own (:class:`Asker`, one per interface), and hands
+what they receive to zeroconf's cache as if zeroconf had read it. A response that
+reaches the listening socket is handed over the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from zeroconf._protocol.incoming import DNSIncoming
 log = logging.getLogger(__name__)
 
 QueryHandler = Callable[[DNSIncoming, tuple[str, int]], None]
+ResponseHandler = Callable[[DNSIncoming], None]
 
 _IP_MULTICAST_ALL = 49  # Linux: receive only the groups joined on this socket
 
@@ -28,12 +36,15 @@ _IP_MULTICAST_ALL = 49  # Linux: receive only the groups joined on this socket
 class Responder(asyncio.DatagramProtocol):
     """Receives queries on the chosen IPv4 interfaces; ``reply`` sends a unicast answer."""
 
-    def __init__(self, on_query: QueryHandler) -> None:
+    def __init__(self, on_query: QueryHandler, on_response: ResponseHandler) -> None:
         self._on_query = on_query
+        self._on_response = on_response
         self._transport: asyncio.DatagramTransport | None = None
 
     @classmethod
-    async def open(cls, addresses: list[str], on_query: QueryHandler) -> Responder:
+    async def open(
+        cls, addresses: list[str], on_query: QueryHandler, on_response: ResponseHandler
+    ) -> Responder:
         """Listen on port 5353 and join the mDNS group on each of ``addresses``; ``OSError`` if none."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
@@ -46,7 +57,7 @@ class Responder(asyncio.DatagramProtocol):
             if not joined:
                 raise OSError(f"could not join the mDNS group on any of {addresses}")
             sock.setblocking(False)
-            responder = cls(on_query)
+            responder = cls(on_query, on_response)
             await asyncio.get_running_loop().create_datagram_endpoint(lambda: responder, sock=sock)
         except BaseException:
             sock.close()
@@ -58,16 +69,65 @@ class Responder(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         message = DNSIncoming(data, addr)
-        if message.valid and message.is_query():
-            try:
+        if not message.valid:
+            return
+        try:
+            if message.is_query():
                 self._on_query(message, addr)
-            except Exception:  # one bad query must not stop the answers to the next
-                log.exception("mDNS: failed to answer a query from %s", addr[0])
+            else:
+                self._on_response(message)
+        except Exception:  # one bad packet must not stop the handling of the next
+            log.exception("mDNS: failed to handle a packet from %s", addr[0])
 
     def reply(self, packets: list[bytes], addr: tuple[str, int]) -> None:
         if self._transport is not None:
             for packet in packets:
                 self._transport.sendto(packet, addr)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+class Asker(asyncio.DatagramProtocol):
+    """Sends queries from a port of its own on one interface; what comes back goes to ``on_response``."""
+
+    def __init__(self, on_response: ResponseHandler) -> None:
+        self._on_response = on_response
+        self._transport: asyncio.DatagramTransport | None = None
+
+    @classmethod
+    async def open(cls, address: str, on_response: ResponseHandler) -> Asker:
+        """A socket on ``address`` (any free port) that multicasts on that interface."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((address, 0))
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(address))
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+            sock.setblocking(False)
+            asker = cls(on_response)
+            await asyncio.get_running_loop().create_datagram_endpoint(lambda: asker, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        return asker
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        message = DNSIncoming(data, addr)
+        if message.valid and not message.is_query():
+            try:
+                self._on_response(message)
+            except Exception:
+                log.exception("mDNS: failed to read a response from %s", addr[0])
+
+    def ask(self, packets: list[bytes]) -> None:
+        if self._transport is not None:
+            for packet in packets:
+                self._transport.sendto(packet, (const._MDNS_ADDR, const._MDNS_PORT))
 
     def close(self) -> None:
         if self._transport is not None:

@@ -134,8 +134,13 @@ class Zone:
         self._entries.clear()
         return records
 
-    def answer(self, questions: list[DNSQuestion]) -> tuple[list[DNSRecord], list[DNSRecord]]:
-        """Answers and additional records for ``questions``, from the live entries only."""
+    def answer(self, questions: list[DNSQuestion]) -> list[tuple[list[DNSRecord], list[DNSRecord]]]:
+        """The replies to ``questions``, from the live entries only: (answers, additional records)
+        for each instance a pointer answers with, then one for the other answers.
+
+        One instance per reply, because Go Micro's client takes one service entry from
+        each packet it reads (the last one named in it) and drops the rest.
+        """
         records = self._records(self._live())
         by_name: dict[str, list[DNSRecord]] = {}
         for record in records:
@@ -156,9 +161,13 @@ class Zone:
                 for r in by_name.get(question.name.lower(), [])
                 if question.type in (r.type, const._TYPE_ANY)
             )
-        aliases = {r.alias.lower() for r in answers if isinstance(r, DNSPointer)}
-        additionals = [r for alias in aliases for r in by_name.get(alias, []) if r not in answers]
-        return answers, additionals
+        replies: list[tuple[list[DNSRecord], list[DNSRecord]]] = [
+            ([pointer], [r for r in by_name.get(pointer.alias.lower(), []) if r not in answers])
+            for pointer in answers
+            if isinstance(pointer, DNSPointer)
+        ]
+        rest = [r for r in answers if not isinstance(r, DNSPointer)]
+        return [*replies, (rest, [])] if rest else replies
 
     def _live(self) -> list[_Entry]:
         """The entries whose TTL has not run out; the others are dropped."""

@@ -43,7 +43,7 @@ from micro_core.registry import (
     merge_services,
     split_nodes,
 )
-from micro_registry_mdns._responder import Responder
+from micro_registry_mdns._responder import Asker, Responder
 from micro_registry_mdns._view import CacheReader, diff
 from micro_registry_mdns._zone import Names, Zone, check_name
 from micro_registry_mdns.plugin import DEFAULT_DOMAIN, DEFAULT_QUERY_TIMEOUT, registry_arguments
@@ -93,6 +93,7 @@ class MDNSRegistry(Registry):
         self._zone = Zone(self.names)
         self._aiozc: AsyncZeroconf | None = None
         self._responder: Responder | None = None
+        self._askers: list[Asker] = []
         self._reader: CacheReader | None = None
         self._view: dict[str, Service] = {}
         self._watchers = Watchers(self._refresh, expiry_interval)
@@ -113,11 +114,13 @@ class MDNSRegistry(Registry):
         try:
             self._aiozc = AsyncZeroconf(interfaces=addresses, ip_version=IPVersion.V4Only)
             await self._aiozc.zeroconf.async_wait_for_start()
-            self._responder = await Responder.open(addresses, self._answer)
+            zc = self._aiozc.zeroconf
+            cache_response = zc.record_manager.async_updates_from_response
+            self._responder = await Responder.open(addresses, self._answer, cache_response)
+            self._askers = [await Asker.open(address, cache_response) for address in addresses]
         except (OSError, RuntimeError) as exc:
             await self.close()
             raise RegistryUnavailable(f"cannot use mDNS on {', '.join(addresses)}: {exc}") from exc
-        zc = self._aiozc.zeroconf
         self._reader = CacheReader(zc.cache, self.names)
         zc.async_add_listener(_Changes(self, self.names.suffix), None)
 
@@ -126,6 +129,9 @@ class MDNSRegistry(Registry):
         if self._responder is not None:
             self._responder.close()
             self._responder = None
+        for asker in self._askers:
+            asker.close()
+        self._askers = []
         if self._aiozc is not None:
             self._send(self._zone.remove_all())
             await self._aiozc.async_close()
@@ -191,11 +197,15 @@ class MDNSRegistry(Registry):
         self._view = view
 
     async def _ask(self, names: Iterable[str]) -> None:
-        """Multicast PTR questions for ``names`` and give the network ``query_timeout`` to answer."""
+        """Multicast PTR questions for ``names`` (from the askers' own ports, see
+        :mod:`._responder`) and give the network ``query_timeout`` to answer."""
+        self._zeroconf()
         query = DNSOutgoing(const._FLAGS_QR_QUERY)
         for name in names:
             query.add_question(DNSQuestion(name, const._TYPE_PTR, const._CLASS_IN))
-        self._zeroconf().async_send(query)
+        packets = query.packets()
+        for asker in self._askers:
+            asker.ask(packets)
         await asyncio.sleep(self.query_timeout)
 
     def _send(self, records: list[DNSRecord]) -> None:
@@ -208,23 +218,23 @@ class MDNSRegistry(Registry):
 
     def _answer(self, query: DNSIncoming, addr: tuple[str, int]) -> None:
         """Answer a query about our nodes: by multicast, or to the asker if it is a one-shot resolver."""
-        answers, additionals = self._zone.answer(query.questions)
-        if not answers or self._aiozc is None:
+        if self._aiozc is None:
             return
         legacy = addr[1] != const._MDNS_PORT  # RFC 6762 §6.7: reply by unicast, echo id and questions
-        out = DNSOutgoing(_RESPONSE, multicast=not legacy, id_=query.id if legacy else 0)
-        if legacy:
-            for question in query.questions:
-                out.add_question(question)
-        for record in answers:
-            out.add_answer_at_time(record, 0)
-        for record in additionals:
-            out.add_additional_answer(record)
-        if legacy:
-            assert self._responder is not None
-            self._responder.reply(out.packets(), addr)
-        else:
-            self._aiozc.zeroconf.async_send(out)
+        for answers, additionals in self._zone.answer(query.questions):
+            out = DNSOutgoing(_RESPONSE, multicast=not legacy, id_=query.id if legacy else 0)
+            if legacy:
+                for question in query.questions:
+                    out.add_question(question)
+            for record in answers:
+                out.add_answer_at_time(record, 0)
+            for record in additionals:
+                out.add_additional_answer(record)
+            if legacy:
+                assert self._responder is not None
+                self._responder.reply(out.packets(), addr)
+            else:
+                self._aiozc.zeroconf.async_send(out)
 
     def __repr__(self) -> str:
         where = ",".join(self.interfaces) if self.interfaces else "all interfaces"
