@@ -301,7 +301,7 @@ class Plugins:
         return wrapped
 
     def wrap_publish(self, publish: PublishFunc) -> PublishFunc:
-        wrapped: PublishFunc = self._pm.hook.micro_wrap_publish(publish=publish)
+        wrapped: PublishFunc = self._wrap("micro_wrap_publish", "publish", publish)
         return wrapped
 
     def health_checks(self, service: Service) -> dict[str, CheckFunc]:

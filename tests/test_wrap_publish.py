@@ -28,7 +28,19 @@ async def test_micro_wrap_publish(micro_settings):
 
             return stamped
 
+    class Plain:
+        """An old-style implementation: wraps what it is given, composes all the same."""
+
+        @hookimpl
+        def micro_wrap_publish(self, publish: Any) -> Any:
+            async def counted(topic: str, message: Message) -> None:
+                order.append("plain")
+                await publish(topic, message)
+
+            return counted
+
     plugins = Plugins(autoload=False)
+    plugins.register(Plain())
     plugins.register(Stamps("inner"))
     plugins.register(Stamps("outer"))
     received: asyncio.Queue[Event] = asyncio.Queue()
@@ -41,5 +53,5 @@ async def test_micro_wrap_publish(micro_settings):
     async with service:
         await service.client.publish("orders", {"id": 1})
         event = await asyncio.wait_for(received.get(), 5)
-    assert order == ["outer", "inner"]
+    assert order == ["outer", "inner", "plain"]  # wrapper=True ones outermost
     assert (event.message.header["X-inner"], event.message.header["X-outer"]) == ("orders", "orders")
