@@ -11,6 +11,8 @@ import abc
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from micro_core.options import Options
+from micro_core.tls import TLSConfig
+from micro_core.transport.limits import ServerLimits
 
 if TYPE_CHECKING:
     from micro_core.registry.model import Node
@@ -101,12 +103,32 @@ class Transport(abc.ABC):
     #: The driver's name, as selected with ``--transport`` / ``MICRO_TRANSPORT``.
     name: ClassVar[str]
 
-    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+    def __init__(
+        self,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        *,
+        limits: ServerLimits | None = None,
+        tls: TLSConfig | None = None,
+    ) -> None:
+        """``limits`` bound what each client may hold of a server; ``tls`` puts every
+        connection, both ways, on TLS (mutual with a CA). A transport without a network
+        ignores both."""
         self.max_message_size = max_message_size
+        self.limits = limits or ServerLimits()
+        self.tls = tls
+        if tls is not None:
+            self._load_tls(tls)
+
+    def _load_tls(self, tls: TLSConfig) -> None:
+        """Load the TLS files now, so that a bad one fails at start-up, naming the setting."""
 
     @classmethod
     def from_options(cls, options: Options) -> Transport:
-        return cls(max_message_size=options["max_message_size"])
+        return cls(
+            options["max_message_size"],
+            limits=ServerLimits.from_options(options),
+            tls=TLSConfig.from_options(options),
+        )
 
     @abc.abstractmethod
     async def dial(self, address: str, timeout: float | None = None) -> Connection:

@@ -27,7 +27,6 @@ from micro_core import errors, headers
 from micro_core.tls import TLSConfig
 from micro_core.transport._stream import FrameStream
 from micro_core.transport.base import (
-    DEFAULT_MAX_MESSAGE_SIZE,
     Connection,
     Listener,
     Message,
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
 
     from httptools.parser.parser import HttpParser
 
-    from micro_core.options import Options
     from micro_core.registry import Node
 
 log = logging.getLogger(__name__)
@@ -307,7 +305,9 @@ class _ServerPeer(_Peer):
             self._peer_name = join_address(str(peer[0]), int(peer[1]))
         cap = self._limits.max_connections
         if len(self._listener.peers) >= cap:
-            log.warning("%s: refusing %s, %d connections are open", self._listener.address, self._peer_name, cap)
+            log.warning(
+                "%s: refusing %s, %d connections are open", self._listener.address, self._peer_name, cap
+            )
             error = errors.ServiceUnavailable(f"{self._listener.address} has {cap} connections open")
             self._transport.write(_refusal(error))  # type: ignore[union-attr]
             self._transport.close()  # type: ignore[union-attr]
@@ -731,27 +731,12 @@ class HTTPTransport(Transport):
 
     name = "http"
 
-    def __init__(
-        self,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        *,
-        limits: ServerLimits | None = None,
-        tls: TLSConfig | None = None,
-    ) -> None:
-        """``tls`` puts every connection, both ways, on TLS (mutual with a CA); its files
-        are loaded here, so a bad one fails at start-up, naming the setting."""
-        super().__init__(max_message_size)
-        self.limits = limits or ServerLimits()
-        self.tls = tls
-        self._client_tls = tls.client_context() if tls is not None else None
+    _client_tls: ssl.SSLContext | None = None
 
-    @classmethod
-    def from_options(cls, options: Options) -> HTTPTransport:
-        return cls(
-            options["max_message_size"],
-            limits=ServerLimits.from_options(options),
-            tls=TLSConfig.from_options(options),
-        )
+    def _load_tls(self, tls: TLSConfig) -> None:
+        self._client_tls = tls.client_context()
+        if tls.cert:  # a bad server file fails now too, not at the first listen
+            tls.server_context()
 
     async def dial(self, address: str, timeout: float | None = None) -> Connection:
         return await _open(

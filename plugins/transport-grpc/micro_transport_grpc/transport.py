@@ -46,10 +46,8 @@ import grpc  # type: ignore[import-untyped, unused-ignore]
 import grpc.aio  # type: ignore[import-untyped, unused-ignore]
 
 from micro_core import errors, headers
-from micro_core.options import Options
 from micro_core.tasks import start_task
 from micro_core.tls import TLSConfig
-from micro_core.transport import DEFAULT_MAX_MESSAGE_SIZE, ServerLimits
 from micro_core.transport.base import (
     Connection,
     EndOfStream,
@@ -592,27 +590,12 @@ class GRPCTransport(Transport):
 
     name: ClassVar[str] = "grpc"
 
-    def __init__(
-        self,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        *,
-        limits: ServerLimits | None = None,
-        tls: TLSConfig | None = None,
-    ) -> None:
-        """``tls`` puts every channel and server on TLS (mutual with a CA); the files are
-        read here, so a bad one fails at start-up, naming the setting."""
-        super().__init__(max_message_size)
-        self.limits = limits or ServerLimits()
-        self.tls = tls
-        self._channel_credentials = _channel_credentials(tls) if tls is not None else None
+    _channel_credentials: Any = None
 
-    @classmethod
-    def from_options(cls, options: Options) -> GRPCTransport:
-        return cls(
-            options["max_message_size"],
-            limits=ServerLimits.from_options(options),
-            tls=TLSConfig.from_options(options),
-        )
+    def _load_tls(self, tls: TLSConfig) -> None:
+        self._channel_credentials = _channel_credentials(tls)
+        if tls.cert:  # a bad server file fails now too, not at the first listen
+            _server_credentials(tls)
 
     def _options(self) -> list[tuple[str, int]]:
         return [
