@@ -16,12 +16,12 @@ marked in the selector, and a request that can be replayed (no body) tries anoth
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final, TypeVar
 
 import aiohttp
+import httptools
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
@@ -62,6 +62,11 @@ _HANDSHAKE: Final = frozenset(
 # streamed response costs a prepare, a write per chunk and a write_eof, about a quarter
 # of the proxy's time for a small page.
 _WHOLE_BODY: Final = 64 * 1024
+# The client's framing of its body; the proxy frames what it forwards itself. Expect is
+# answered by the proxy's own server before the body is read.
+_FRAMED: Final = ("content-length", "expect")
+# Methods whose request says "no body" with Content-Length: 0 rather than nothing.
+_SENDS_BODY: Final = frozenset({"POST", "PUT", "PATCH"})
 # A close reason must fit in a control frame (125 bytes, 2 of them for the code).
 _MAX_REASON: Final = 123
 _BACKEND_GONE: Final = 1011  # "internal error": the server side could not go on
@@ -76,7 +81,9 @@ def _reason(text: str) -> str:
     return encoded.decode(errors="ignore")
 
 
-def _forwardable(header: CIMultiDictProxy[str], drop: Iterable[str] = ()) -> CIMultiDict[str]:
+def _forwardable(
+    header: CIMultiDictProxy[str] | CIMultiDict[str], drop: Iterable[str] = ()
+) -> CIMultiDict[str]:
     """``header`` without hop-by-hop fields, those its Connection field names, and ``drop``."""
     named = {token.strip().lower() for token in header.get("Connection", "").split(",")}
     skip = _HOP_BY_HOP | named | set(drop)
@@ -87,6 +94,135 @@ def _is_websocket(request: web.Request) -> bool:
     return request.headers.get("Upgrade", "").lower() == "websocket" and "upgrade" in {
         token.strip().lower() for token in request.headers.get("Connection", "").split(",")
     }
+
+
+class _Unreachable(ConnectionError):
+    """No connection to the node could be opened: nothing was sent, any request may go elsewhere."""
+
+
+class _Upstream(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection to a node, one exchange at a time.
+
+    The proxy's hot path: a request is written as bytes and the response parsed by
+    httptools as it arrives. aiohttp's client did the same job at about three times
+    the CPU per request (its request and response objects, tracing, cookie and
+    redirect handling), which made the proxy the bottleneck in front of any node.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._parser = httptools.HttpResponseParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self.closed = False
+        self.begin(head=False)
+
+    def begin(self, *, head: bool) -> None:
+        """Get ready for the next response (``head``: the request was HEAD, so it has no body)."""
+        self._head = head
+        self.status = 0
+        self.reason = ""
+        self.headers: CIMultiDict[str] = CIMultiDict()
+        self.ready: asyncio.Future[None] = self._loop.create_future()  # the status and headers are in
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self.complete = False
+        self.keep_alive = False
+        self._error: BaseException | None = None
+        self._readable = asyncio.Event()
+
+    # --- asyncio.Protocol ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._lose(ConnectionError(f"sent a malformed response ({exc})"))
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._lose(exc or ConnectionResetError("closed the connection"))
+        self._writable.set()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # --- httptools callbacks -----------------------------------------------------------------
+
+    def on_status(self, status: bytes) -> None:
+        self.reason = status.decode("latin-1")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.add(name.decode("latin-1"), value.decode("latin-1"))
+
+    def on_headers_complete(self) -> None:
+        self.status = self._parser.get_status_code()
+        self.keep_alive = self._parser.should_keep_alive()
+        if self._head:  # the parser would wait for the body a HEAD response announces but never sends
+            self.complete, self.keep_alive = True, False
+        if not self.ready.done():
+            self.ready.set_result(None)
+        self._readable.set()
+
+    def on_body(self, body: bytes) -> None:
+        self._chunks.append(body)
+        self._buffered += len(body)
+        if self._buffered > _WHOLE_BODY and self._transport is not None:
+            self._transport.pause_reading()  # the client reads slower than the node writes
+        self._readable.set()
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        self._readable.set()
+
+    # --- for the proxy ------------------------------------------------------------------------
+
+    def _lose(self, error: BaseException) -> None:
+        if self.complete:
+            return
+        self._error = error
+        if not self.ready.done():
+            self.ready.set_exception(error)
+            self.ready.exception()  # retrieved here too: the proxy may be gone (a timeout)
+        self._readable.set()
+
+    async def write(self, data: bytes) -> None:
+        if self._transport is None or self.closed:
+            raise self._error or ConnectionResetError("closed the connection")
+        self._transport.write(data)
+        await self._writable.wait()
+
+    async def chunk(self) -> bytes | None:
+        """The body received since the last call; None at its end; the connection's error if it broke."""
+        while not self._chunks:
+            if self.complete:
+                return None
+            if self._error is not None:
+                raise self._error
+            self._readable.clear()
+            await self._readable.wait()
+        data = b"".join(self._chunks) if len(self._chunks) > 1 else self._chunks[0]
+        self._chunks.clear()
+        self._buffered = 0
+        if self._transport is not None and not self.closed:
+            self._transport.resume_reading()
+        return data
+
+    @property
+    def reusable(self) -> bool:
+        return self.complete and self.keep_alive and not self.closed
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
 
 
 class Proxy:
@@ -113,7 +249,8 @@ class Proxy:
         self.connect_timeout = connect_timeout
         self._known = known or self._registered
         self._hidden = frozenset(hidden_cookies)
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = None  # websockets only
+        self._idle: dict[str, list[_Upstream]] = {}  # node address -> idle connections
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -135,6 +272,10 @@ class Proxy:
 
     async def close(self) -> None:
         """Close the pooled connections to the backends."""
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.close()
+        self._idle.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -213,8 +354,8 @@ class Proxy:
                     f"{service}: node {node.id} at {node.address} did not answer within {self.timeout:g}s",
                     id="micro.proxy",
                 ) from None
-            except aiohttp.ClientConnectorError as exc:  # nothing was sent: any request may go elsewhere
-                self._failed(service, node, f"refused the connection ({exc.os_error})")
+            except (_Unreachable, aiohttp.ClientConnectorError) as exc:  # nothing was sent: try elsewhere
+                self._failed(service, node, f"could not be reached ({exc})")
             except _Draining:
                 self._failed(service, node, "is draining")
             except aiohttp.WSServerHandshakeError as exc:
@@ -232,51 +373,95 @@ class Proxy:
                 return node, opened
             tried.append(node.id)
 
-    async def _http(self, request: web.Request, service: str, target: URL, prefix: str) -> web.StreamResponse:
-        header = self._upstream_headers(request, prefix)
-        body = request.content if request.body_exists else None
+    async def _connect(self, address: str) -> _Upstream:
+        """An idle connection to ``address``, or a new one."""
+        idle = self._idle.get(address)
+        while idle:
+            connection = idle.pop()
+            if not connection.closed:
+                return connection
+        host, _, port = address.rpartition(":")
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                _, connection = await asyncio.get_running_loop().create_connection(
+                    _Upstream, host.strip("[]"), int(port)
+                )
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise _Unreachable(f"{type(exc).__name__}: {exc}") from None
+        return connection
 
-        async def opening(node: Node) -> aiohttp.ClientResponse:
-            url = URL.build(scheme="http", authority=node.address, encoded=True).join(target)
-            upstream = await self._client().request(
-                request.method, url, headers=header, data=body, allow_redirects=False
-            )
-            if upstream.status == 503 and DRAINING_HEADER in upstream.headers and body is None:
-                upstream.release()
+    def _release(self, address: str, connection: _Upstream) -> None:
+        if connection.reusable:
+            self._idle.setdefault(address, []).append(connection)
+        else:
+            connection.close()
+
+    async def _http(self, request: web.Request, service: str, target: URL, prefix: str) -> web.StreamResponse:
+        header = self._upstream_headers(request, prefix, _FRAMED)
+        body = request.content if request.body_exists else None
+        method = request.method
+        lines = "".join(f"{name}: {value}\r\n" for name, value in header.items())
+        if body is None:
+            framing = "Content-Length: 0\r\n" if method in _SENDS_BODY else ""
+        elif request.content_length is not None:
+            framing = f"Content-Length: {request.content_length}\r\n"
+        else:
+            framing = "Transfer-Encoding: chunked\r\n"
+
+        async def opening(node: Node) -> _Upstream:
+            connection = await self._connect(node.address)
+            try:
+                connection.begin(head=method == "HEAD")
+                head = f"{method} {target} HTTP/1.1\r\nHost: {node.address}\r\n{lines}{framing}\r\n"
+                await connection.write(head.encode("utf-8", "surrogateescape"))
+                if body is not None:
+                    await _send_body(connection, body, chunked=request.content_length is None)
+                await connection.ready
+            except BaseException:
+                connection.close()
+                raise
+            if connection.status == 503 and DRAINING_HEADER in connection.headers and body is None:
+                self._release(node.address, connection)
                 raise _Draining
-            return upstream
+            return connection
 
         node, upstream = await self._open(service, opening)
-        return await self._respond(request, upstream, service, node)
+        try:
+            return await self._respond(request, upstream, service, node)
+        finally:
+            self._release(node.address, upstream)
 
     async def _respond(
-        self, request: web.Request, upstream: aiohttp.ClientResponse, service: str, node: Node
+        self, request: web.Request, upstream: _Upstream, service: str, node: Node
     ) -> web.StreamResponse:
-        """Send the backend's response on: whole when small and sized, streamed otherwise."""
+        """Send the node's response on: whole when small and sized, streamed otherwise."""
         header = _forwardable(upstream.headers)
-        with contextlib.closing(upstream):
-            length = upstream.content_length
-            if length is not None and length <= _WHOLE_BODY and request.method != "HEAD":
-                try:
-                    body = await upstream.read()
-                except (aiohttp.ClientError, OSError) as exc:
-                    raise self._failed(service, node, f"failed while answering ({exc})") from None
-                header.popall("Content-Length", None)
-                return web.Response(status=upstream.status, reason=upstream.reason, headers=header, body=body)
-            response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=header)
-            await response.prepare(request)
+        length = header.get("Content-Length", "")
+        if length.isdigit() and int(length) <= _WHOLE_BODY and request.method != "HEAD":
+            parts = []
             try:
-                async for chunk in upstream.content.iter_any():
-                    await response.write(chunk)
-            except (aiohttp.ClientError, OSError) as exc:
-                # The status line is sent: the only honest signal left is a cut connection.
-                log.warning("%s: node %s at %s failed mid-response: %s", service, node.id, node.address, exc)
-                self.selector.mark(service, node, errors.BadGateway(str(exc)))
-                if request.transport is not None:
-                    request.transport.close()
-                return response
-            await response.write_eof()
+                while (chunk := await upstream.chunk()) is not None:
+                    parts.append(chunk)
+            except OSError as exc:
+                raise self._failed(service, node, f"failed while answering ({exc})") from None
+            del header["Content-Length"]
+            return web.Response(
+                status=upstream.status, reason=upstream.reason, headers=header, body=b"".join(parts)
+            )
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=header)
+        await response.prepare(request)
+        try:
+            while (chunk := await upstream.chunk()) is not None:
+                await response.write(chunk)
+        except OSError as exc:
+            # The status line is sent: the only honest signal left is a cut connection.
+            log.warning("%s: node %s at %s failed mid-response: %s", service, node.id, node.address, exc)
+            self.selector.mark(service, node, errors.BadGateway(str(exc)))
+            if request.transport is not None:
+                request.transport.close()
             return response
+        await response.write_eof()
+        return response
 
     # --- websockets ----------------------------------------------------------------------
 
@@ -334,3 +519,11 @@ async def _pipe(
         await sink.close(code=message.data, message=_reason(message.extra or "").encode())
     else:
         await sink.close(code=_BACKEND_GONE, message=_reason(gone).encode())
+
+
+async def _send_body(connection: _Upstream, body: aiohttp.StreamReader, *, chunked: bool) -> None:
+    """Stream the client's body to the node as it arrives, in chunked framing if it has no length."""
+    async for chunk in body.iter_any():
+        await connection.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+    if chunked:
+        await connection.write(b"0\r\n\r\n")
