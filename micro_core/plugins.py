@@ -128,7 +128,10 @@ class Plugins:
         autoload: bool | None = None,
         blocked: Iterable[str] | None = None,
         environ: Mapping[str, str] | None = None,
+        extra_hookspecs: Iterable[object] = (),
     ) -> None:
+        """``extra_hookspecs``: modules of further hook specifications (a library's own hooks),
+        added before any plugin is loaded, so that plugins implementing them pass the check."""
         environ = os.environ if environ is None else environ
         if autoload is None:
             autoload = not _env_flag(environ, "MICRO_DISABLE_PLUGIN_AUTOLOAD")
@@ -142,7 +145,8 @@ class Plugins:
         #: Content types no codec answers for -> why, so a peer repeating one costs a dict look-up.
         self._no_codec: dict[str, str] = {}
         self._pm = pluggy.PluginManager("micro")
-        self._pm.add_hookspecs(hookspecs)
+        for specs in (hookspecs, *extra_hookspecs):
+            self._pm.add_hookspecs(specs)
         for name in self.blocked:
             self._pm.set_blocked(name)
         from micro_core import defaults
@@ -197,12 +201,12 @@ class Plugins:
         try:
             self._pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            hooks = [name for name in dir(hookspecs) if name.startswith("micro_")]
-            unknown = [name for name in dir(self._pm.hook) if name.startswith("micro_") and name not in hooks]
+            names = [name for name in dir(self._pm.hook) if not name.startswith("_")]
+            hooks = [name for name in names if getattr(self._pm.hook, name).has_spec()]
             hints = [
                 f"{name} (did you mean {close[0]}?)" if close else name
-                for name in unknown
-                if not self._pm.hook.__dict__[name].has_spec()
+                for name in names
+                if name not in hooks
                 for close in [difflib.get_close_matches(name, hooks, n=1)]
             ]
             raise pluggy.PluginValidationError(

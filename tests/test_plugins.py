@@ -9,6 +9,7 @@ import pluggy
 import pytest
 
 from micro_core import Message, Plugins, Service, hookimpl
+from micro_core.hookspecs import hookspec
 from micro_core.options import Options
 from micro_core.plugins import DriverNotFound
 
@@ -122,3 +123,19 @@ async def test_after_stop_runs_in_the_order_of_the_other_lifecycle_hooks_and_thr
     assert calls[:2] == ["before_stop b", "before_stop a"]
     assert [c for c in stops if c.startswith("after_stop")] == ["after_stop b", "after_stop a"]
     assert stops.count("wrapper in") == stops.count("wrapper out") == 2  # around each, as it fails
+
+
+def test_a_library_adds_its_own_hooks_before_plugins_are_checked() -> None:
+    class GatewaySpecs:
+        @hookspec
+        def micro_authenticate(self, token: str) -> str | None:
+            """Who ``token`` belongs to."""
+
+    class Auth:
+        @hookimpl
+        def micro_authenticate(self, token: str) -> str | None:
+            return "ada" if token == "secret" else None
+
+    plugins = Plugins(autoload=False, extra_hookspecs=[GatewaySpecs])
+    plugins.register(Auth())
+    assert plugins.manager.hook.micro_authenticate(token="secret") == ["ada"]
