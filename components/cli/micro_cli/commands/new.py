@@ -5,7 +5,9 @@ placeholders (:class:`string.Template`); a directory called ``__package__`` beco
 the Python package, and the ``.tmpl`` suffix is dropped. A plugin is the files of
 ``plugin/_common`` (metadata, README, the ``micro.plugins`` module, the lazy package)
 plus those of its kind (the driver and its tests); the kind's ``kind.toml`` holds the
-values the shared files differ by.
+values the shared files differ by. The bot's plugin kinds (``bot-input``,
+``bot-command``) are made the same way from ``plugin/bot-common`` and their own
+files, with the values of their ``bot.toml``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PLUGIN_TEMPLATES = TEMPLATES / "plugin"
 #: Plugin kinds that have a template (a ``kind.toml``): each one passes its own tests as generated.
 PLUGIN_KINDS = sorted(p.parent.name for p in PLUGIN_TEMPLATES.glob("*/kind.toml"))
+#: Plugin kinds of ``micro bot`` (a ``bot.toml``): a chat input and a command.
+BOT_KINDS = sorted(p.parent.name for p in PLUGIN_TEMPLATES.glob("bot-*/bot.toml"))
 _NAME = re.compile(r"[a-z][a-z0-9]*([-_][a-z0-9]+)*")
 #: Longest NAME: the generated code stays within its line length (and lint-clean) up to here.
 MAX_NAME = 30
@@ -59,25 +63,47 @@ def render(templates: Iterable[Path], target: Path, values: dict[str, str]) -> l
     return written
 
 
-def plugin_values(kind: str, name: str) -> dict[str, str]:
-    """Every placeholder of the plugin templates for driver ``name`` of ``kind``."""
-    declared = tomllib.loads((PLUGIN_TEMPLATES / kind / "kind.toml").read_text())
+def _distribution(kind: str, name: str, cls: str) -> dict[str, str]:
+    """The names every plugin template uses: distribution, package, class."""
     plugin = f"{kind}-{name.replace('_', '-')}"
-    option = f"{kind}_{name.replace('-', '_')}_{declared['setting']}"
-    values = {
+    return {
         "kind": kind,
         "name": name,
         "plugin": plugin,
         "dist": f"micro-{plugin}",
         "package": f"micro_{plugin.replace('-', '_')}",
-        "cls": _class_name(name) + kind.capitalize(),
-        "option": option,
-        "flag": "--" + option.replace("_", "-"),
-        "env": "MICRO_" + option.upper(),
+        "cls": cls,
     }
+
+
+def _declared(values: dict[str, str], declared: dict[str, str]) -> dict[str, str]:
     for key, value in declared.items():  # in file order: a value may use those above it
         values[key] = string.Template(value).substitute(values)
     return values
+
+
+def plugin_values(kind: str, name: str) -> dict[str, str]:
+    """Every placeholder of the plugin templates for driver ``name`` of ``kind``."""
+    declared = tomllib.loads((PLUGIN_TEMPLATES / kind / "kind.toml").read_text())
+    option = f"{kind}_{name.replace('-', '_')}_{declared['setting']}"
+    values = _distribution(kind, name, _class_name(name) + kind.capitalize())
+    values["option"] = option
+    values["flag"] = "--" + option.replace("_", "-")
+    values["env"] = "MICRO_" + option.upper()
+    return _declared(values, declared)
+
+
+def bot_values(kind: str, name: str) -> dict[str, str]:
+    """Every placeholder of the bot templates for input or command ``name`` of ``kind``.
+
+    An input's settings are ``bot_<name>_*`` (``micro bot --<name>-url``, ``MICRO_BOT_<NAME>_URL``).
+    """
+    declared = tomllib.loads((PLUGIN_TEMPLATES / kind / "bot.toml").read_text())
+    values = _distribution(kind, name.replace("_", "-"), _class_name(name) + declared["suffix"])
+    values["ident"] = name.replace("-", "_")
+    values["prefix"] = f"bot_{values['ident']}"
+    values["env_prefix"] = "MICRO_" + values["prefix"].upper()
+    return _declared(values, declared)
 
 
 def _report(target: Path, next_steps: str) -> None:
@@ -102,12 +128,18 @@ def service(name: str, directory: Path) -> None:
 
 
 @new.command()
-@click.argument("kind", type=click.Choice(PLUGIN_KINDS))
+@click.argument("kind", type=click.Choice(PLUGIN_KINDS + BOT_KINDS))
 @click.argument("name", callback=lambda _c, _p, v: _check(v))
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
 def plugin(kind: str, name: str, directory: Path) -> None:
-    """A plugin distribution micro-KIND-NAME: driver, entry point, conformance tests, README."""
-    values = plugin_values(kind, name)
+    """A plugin distribution micro-KIND-NAME: driver, entry point, conformance tests, README.
+
+    The bot kinds make a chat input (``bot-input``) or a command (``bot-command``) of ``micro bot``.
+    """
+    if kind in BOT_KINDS:
+        values, common = bot_values(kind, name), "bot-common"
+    else:
+        values, common = plugin_values(kind, name), "_common"
     target = directory / values["dist"]
-    render([PLUGIN_TEMPLATES / "_common", PLUGIN_TEMPLATES / kind], target, values)
+    render([PLUGIN_TEMPLATES / common, PLUGIN_TEMPLATES / kind], target, values)
     _report(target, f"next: pip install -e '{target}[test]' && (cd {target} && python -m pytest)")
