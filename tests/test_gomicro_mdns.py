@@ -83,10 +83,10 @@ def test_errors_cross_both_ways_with_id_code_detail_and_status(report: dict[str,
 
 def test_each_side_lists_every_service_of_the_other_with_endpoints(report: dict[str, Any]) -> None:
     go_sees = {s["name"]: s for s in report["go_lists"]["services"]}
-    # Two Python services in two processes, and one more in the scenario's own: Go lists all.
-    assert {"py.greeter", "py.other", "py.client", "go.greeter"} <= set(go_sees)
+    # py.greeter's process also holds a broker subscription (micro.http.broker): Go lists both.
+    assert {"py.greeter", "micro.http.broker", "py.other", "py.client", "go.greeter"} <= set(go_sees)
     assert {"Greeter.Hello", "Greeter.Fail"} <= {e["name"] for e in go_sees["py.greeter"]["endpoints"]}
-    assert report["python_lists"]["go.greeter"] == ["Greeter.Echo", "Greeter.Fail", "Greeter.Hello"]
+    assert report["python_lists"]["go.greeter"] == ["Greeter.Echo", "Greeter.Fail", "Greeter.Hello", "Greeter.Upper"]
 
 
 def test_events_cross_both_ways_on_the_http_broker(report: dict[str, Any]) -> None:

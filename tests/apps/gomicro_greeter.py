@@ -1,9 +1,10 @@
 """The Python side of the Go Micro tests, run as its own process: ``python gomicro_greeter.py NAME``.
 
 Its endpoints mirror the Go peer's Greeter (``tests/gomicro``): ``Hello`` greets and
-echoes the call's metadata, ``Fail`` raises the error the request asks for. With
-``GOMICRO_EVENTS_FILE`` set it also subscribes to topic ``go.events`` and writes each
-message there as one JSON line. Backends come from the MICRO_* environment.
+echoes the call's metadata, ``Fail`` raises the error the request asks for, ``Upper``
+(protobuf) answers its text in upper case. With ``GOMICRO_EVENTS_FILE`` set it also
+subscribes to topic ``go.events`` and writes each message there as one JSON line.
+Backends come from the MICRO_* environment.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+
+from google.protobuf.wrappers_pb2 import StringValue
 
 from micro_core import Event, Service, context, errors
 
@@ -36,6 +39,10 @@ class Greeter:
 
     async def fail(self, req: Request) -> Reply:
         raise errors.from_code(req.code, req.detail)  # no id: the server names itself
+
+    async def upper(self, req: StringValue) -> StringValue:
+        """A protobuf endpoint, as the Go peer's Greeter.Upper."""
+        return StringValue(value=req.value.upper())
 
 
 def main() -> None:

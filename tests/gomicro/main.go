@@ -10,6 +10,8 @@
 //	gomicro subscribe -registry R -topic T [-queue Q]          one JSON line per message until SIGTERM
 //
 // R is a Consul agent's host:port, "mdns", or "memory" (no discovery: call with -address).
+// With -grpc, serve and call use Go Micro's gRPC server and client instead of its
+// default (mucp over HTTP); -content-type picks the call's codec.
 // Output meant for the test is one JSON object per line; any other line is Go Micro's log.
 package main
 
@@ -30,12 +32,15 @@ import (
 
 	"go-micro.dev/v5/broker"
 	"go-micro.dev/v5/client"
+	grpcclient "go-micro.dev/v5/client/grpc"
 	"go-micro.dev/v5/errors"
 	"go-micro.dev/v5/metadata"
 	"go-micro.dev/v5/registry"
 	"go-micro.dev/v5/registry/consul"
 	"go-micro.dev/v5/selector"
 	"go-micro.dev/v5/server"
+	grpcserver "go-micro.dev/v5/server/grpc"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 var out = struct {
@@ -72,6 +77,8 @@ func main() {
 	md := flags.String("metadata", "", "call: metadata k=v,k=v sent with each call")
 	timeout := flags.Duration("timeout", 10*time.Second, "call: per-call timeout")
 	address := flags.String("address", "", "call: this host:port instead of discovery")
+	useGRPC := flags.Bool("grpc", false, "serve, call: Go Micro's gRPC server or client")
+	contentType := flags.String("content-type", "application/json", "call: the request's codec")
 	topic := flags.String("topic", "", "publish, subscribe: the topic")
 	queue := flags.String("queue", "", "subscribe: the queue group (none: broadcast)")
 	_ = flags.Parse(os.Args[2:])
@@ -89,9 +96,24 @@ func main() {
 	broker.DefaultBroker = broker.NewHttpBroker(broker.Registry(reg), broker.Addrs("127.0.0.1:0"))
 	switch os.Args[1] {
 	case "serve":
-		serve(reg, *name)
+		newServer := server.NewRPCServer
+		if *useGRPC {
+			newServer = grpcserver.NewServer
+		}
+		serve(newServer, reg, *name)
 	case "call":
-		call(reg, *service, *endpoint, *body, *count, *concurrency, parseMetadata(*md), *timeout, *address)
+		newClient := client.NewClient
+		if *useGRPC {
+			newClient = grpcclient.NewClient
+		}
+		c := newClient(
+			client.Registry(reg),
+			client.Selector(selector.NewSelector(selector.Registry(reg))),
+			client.RequestTimeout(*timeout),
+			client.PoolSize(*concurrency+4),
+			client.ContentType(*contentType),
+		)
+		call(c, *service, *endpoint, *body, *count, *concurrency, parseMetadata(*md), *address)
 	case "list":
 		list(reg)
 	case "publish":
@@ -143,8 +165,15 @@ func (g *Greeter) Echo(ctx context.Context, req *Payload, rsp *Payload) error {
 	return nil
 }
 
-func serve(reg registry.Registry, name string) {
-	srv := server.NewRPCServer(
+// Upper answers its text in upper case: a protobuf endpoint (a well-known type, so no
+// generated code on either side).
+func (g *Greeter) Upper(ctx context.Context, req *wrapperspb.StringValue, rsp *wrapperspb.StringValue) error {
+	rsp.Value = strings.ToUpper(req.Value)
+	return nil
+}
+
+func serve(newServer func(...server.Option) server.Server, reg registry.Registry, name string) {
+	srv := newServer(
 		server.Name(name),
 		server.Address("127.0.0.1:0"),
 		server.Registry(reg),
@@ -178,14 +207,11 @@ func parseMetadata(text string) map[string]string {
 // call makes count calls, concurrency at a time, and reports them as one JSON line:
 // how many failed, how long it all took, the median and 99th percentile latency, the
 // first reply and the distinct errors.
-func call(reg registry.Registry, service, endpoint, body string, count, concurrency int,
-	md map[string]string, timeout time.Duration, address string) {
-	c := client.NewClient(
-		client.Registry(reg),
-		client.Selector(selector.NewSelector(selector.Registry(reg))),
-		client.RequestTimeout(timeout),
-		client.PoolSize(concurrency+4),
-	)
+//
+// With a protobuf content type the body is the text of a StringValue, and so is the reply.
+func call(c client.Client, service, endpoint, body string, count, concurrency int,
+	md map[string]string, address string) {
+	proto := strings.Contains(c.Options().ContentType, "proto")
 	ctx := metadata.NewContext(context.Background(), md)
 	var opts []client.CallOption
 	if address != "" {
@@ -204,9 +230,18 @@ func call(reg registry.Registry, service, endpoint, body string, count, concurre
 			defer wg.Done()
 			for n := next.Add(1); n <= int64(count); n = next.Add(1) {
 				var reply json.RawMessage
-				req := c.NewRequest(service, endpoint, json.RawMessage(body))
+				var err error
 				sent := time.Now()
-				err := c.Call(ctx, req, &reply, opts...)
+				if proto {
+					out := &wrapperspb.StringValue{}
+					req := c.NewRequest(service, endpoint, wrapperspb.String(body))
+					if err = c.Call(ctx, req, out, opts...); err == nil {
+						reply, _ = json.Marshal(out.Value)
+					}
+				} else {
+					req := c.NewRequest(service, endpoint, json.RawMessage(body))
+					err = c.Call(ctx, req, &reply, opts...)
+				}
 				latencies[n-1] = time.Since(sent)
 				mu.Lock()
 				if err != nil {
