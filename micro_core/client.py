@@ -211,7 +211,10 @@ class Client:
             filters,
         )
         reply = await self._call(call)
-        return codec.decode(reply.body, response_type)
+        try:
+            return codec.decode(reply.body, response_type)
+        except errors.MicroError as exc:  # a reply this client cannot read: its own error
+            raise errors.attributed(exc, "micro.client") from None
 
     async def _send(self, call: Call) -> Message:
         """The innermost call layer: pick a node and send; after a retriable failure, another

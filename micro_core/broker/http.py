@@ -256,7 +256,12 @@ class HTTPBroker(Broker):
         node = Node(
             id=f"{topic}-{uuid.uuid4()}",
             address=listener.address,
-            metadata={"broker": "http", "topic": topic, "secure": str(self._secure).lower(), "server": MICRO_SERVER},
+            metadata={
+                "broker": "http",
+                "topic": topic,
+                "secure": str(self._secure).lower(),
+                "server": MICRO_SERVER,
+            },
         )
         entry = Service(name=BROKER_SERVICE, version=queue or BROADCAST, nodes=[node])
         sub = HTTPSubscription(self, entry, handler, queue, auto_ack)

@@ -107,7 +107,9 @@ def _refusal(error: errors.MicroError) -> bytes:
 
 
 def _too_large(what: str, size: int, limit: int) -> errors.PayloadTooLarge:
-    return errors.PayloadTooLarge(f"{what} of {size} bytes exceeds the limit of {limit} bytes")
+    return errors.PayloadTooLarge(
+        f"{what} of {size} bytes exceeds the limit of {limit} bytes", id="micro.transport"
+    )
 
 
 class _Peer(asyncio.Protocol):
@@ -308,7 +310,9 @@ class _ServerPeer(_Peer):
             log.warning(
                 "%s: refusing %s, %d connections are open", self._listener.address, self._peer_name, cap
             )
-            error = errors.ServiceUnavailable(f"{self._listener.address} has {cap} connections open")
+            error = errors.ServiceUnavailable(
+                f"{self._listener.address} has {cap} connections open", id="micro.transport"
+            )
             self._transport.write(_refusal(error))  # type: ignore[union-attr]
             self._transport.close()  # type: ignore[union-attr]
             return
@@ -331,7 +335,12 @@ class _ServerPeer(_Peer):
             self._head_bytes += len(data)
             limit = self._limits.max_header_bytes
             if self._head_bytes > limit:
-                self._refuse(errors.MicroError(f"request headers exceed {limit} bytes", code=431), "too long")
+                self._refuse(
+                    errors.MicroError(
+                        f"request headers exceed {limit} bytes", code=431, id="micro.transport"
+                    ),
+                    "too long",
+                )
 
     def on_message_begin(self) -> None:
         self._reading = True
@@ -340,7 +349,9 @@ class _ServerPeer(_Peer):
     def on_headers_complete(self) -> None:
         self._head_done = True
         if len(self._header) > self._limits.max_headers:
-            error = errors.MicroError(f"more than {self._limits.max_headers} header fields", code=431)
+            error = errors.MicroError(
+                f"more than {self._limits.max_headers} header fields", code=431, id="micro.transport"
+            )
             self._refuse(error, "too many headers")
 
     def on_message_complete(self) -> None:
@@ -362,7 +373,9 @@ class _ServerPeer(_Peer):
             limit = limits.read_timeout if self._head_done else limits.header_timeout
             if waited > limit:
                 what = "request" if self._head_done else "request's headers"
-                self._refuse(errors.Timeout(f"the {what} took over {limit:g}s"), "too slow")
+                self._refuse(
+                    errors.Timeout(f"the {what} took over {limit:g}s", id="micro.transport"), "too slow"
+                )
         elif not self._busy and not self._streams and waited > limits.idle_timeout:
             self.close(f"idle for {limits.idle_timeout:g}s")
 
@@ -389,7 +402,11 @@ class _ServerPeer(_Peer):
             reply = await self._handler.unary(request)
         except Exception as exc:
             log.exception("unary handler failed on %s", self._listener.address)
-            reply = Message(_error_header(errors.InternalServerError(f"{type(exc).__name__}: {exc}")))
+            reply = Message(
+                _error_header(
+                    errors.InternalServerError(f"{type(exc).__name__}: {exc}", id="micro.transport")
+                )
+            )
         if self._lost is None:
             self._reply(message_id, reply)
         self._busy -= 1
@@ -405,7 +422,7 @@ class _ServerPeer(_Peer):
         try:
             self._write(id_line, reply.header, reply.body)
         except (ValueError, TypeError) as exc:
-            error = errors.InternalServerError(f"unsendable reply: {exc}")
+            error = errors.InternalServerError(f"unsendable reply: {exc}", id="micro.transport")
             self._write(id_line, _error_header(error), b"")
 
     def _unary_too_large(self, message_id: str | None, error: errors.PayloadTooLarge) -> None:
@@ -424,14 +441,14 @@ class _ServerPeer(_Peer):
             await self._handler.stream(request, stream)
         except Exception as exc:
             log.exception("stream handler failed on %s", self._listener.address)
-            error = errors.InternalServerError(f"{type(exc).__name__}: {exc}")
+            error = errors.InternalServerError(f"{type(exc).__name__}: {exc}", id="micro.transport")
             await stream.close(Message(_error_header(error)))
         else:
             await stream.close()
 
     def _protocol_error(self, exc: Exception) -> None:
         """Bytes that are not HTTP: answer 400 and hang up; the other connections go on."""
-        self._refuse(errors.BadRequest(f"not an HTTP/1.1 request: {exc}"), "not HTTP")
+        self._refuse(errors.BadRequest(f"not an HTTP/1.1 request: {exc}", id="micro.transport"), "not HTTP")
 
     def _refuse(self, error: errors.MicroError, why: str) -> None:
         """Read no more; once the calls already running have replied, answer ``error`` and hang up."""
@@ -657,13 +674,19 @@ async def _open(
     return opened
 
 
-async def dial_in_order(address: str, timeout: float | None, max_size: int, target: str = "/") -> Connection:
+async def dial_in_order(
+    address: str,
+    timeout: float | None,
+    max_size: int,
+    target: str = "/",
+    tls: ssl.SSLContext | None = None,
+) -> Connection:
     """A connection for one call at a time to a Go Micro node, posting to ``target``.
 
     Used through a :class:`~micro_core.transport.gomicro.NodePool`, which keeps one call
     in flight on it.
     """
-    return await _open(address, timeout, lambda: _InOrderConnection(address, max_size, target))
+    return await _open(address, timeout, lambda: _InOrderConnection(address, max_size, target), tls)
 
 
 class HTTPListener(Listener):
@@ -747,7 +770,8 @@ class HTTPTransport(Transport):
         """micro's nodes get one multiplexed connection, Go Micro's a pool of one-call connections."""
         if not is_go_micro(node.metadata):
             return await self.dial(node.address, timeout)
-        pool = NodePool(node.address, partial(dial_in_order, node.address, max_size=self.max_message_size))
+        dial = partial(dial_in_order, node.address, max_size=self.max_message_size, tls=self._client_tls)
+        pool = NodePool(node.address, dial)
         await pool.warm(timeout)
         return pool
 

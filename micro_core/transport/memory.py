@@ -29,7 +29,9 @@ def _error_message(error: errors.MicroError) -> Message:
 
 
 def _too_large(what: str, size: int, limit: int) -> errors.PayloadTooLarge:
-    return errors.PayloadTooLarge(f"{what} of {size} bytes exceeds the limit of {limit} bytes")
+    return errors.PayloadTooLarge(
+        f"{what} of {size} bytes exceeds the limit of {limit} bytes", id="micro.transport"
+    )
 
 
 class _End:
@@ -162,7 +164,9 @@ class MemoryListener(Listener):
             reply = await self.handler.unary(request)
         except Exception as exc:
             log.exception("unary handler failed on %s", self.address)
-            return _error_message(errors.InternalServerError(f"{type(exc).__name__}: {exc}"))
+            return _error_message(
+                errors.InternalServerError(f"{type(exc).__name__}: {exc}", id="micro.transport")
+            )
         if len(reply.body) > self.max_message_size:
             return _error_message(_too_large("reply", len(reply.body), self.max_message_size))
         return reply
@@ -172,7 +176,11 @@ class MemoryListener(Listener):
             await self.handler.stream(request, stream)
         except Exception as exc:
             log.exception("stream handler failed on %s", self.address)
-            await stream.close(_error_message(errors.InternalServerError(f"{type(exc).__name__}: {exc}")))
+            await stream.close(
+                _error_message(
+                    errors.InternalServerError(f"{type(exc).__name__}: {exc}", id="micro.transport")
+                )
+            )
         else:
             await stream.close()
 
