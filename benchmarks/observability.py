@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
 import micro_wrapper_opentelemetry.plugin
 import micro_wrapper_prometheus.plugin
@@ -52,9 +57,22 @@ SETUPS = (
 )
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class _Echo:
+    setup: Setup
+    client: Service
+    pid: int
+
+
 @contextmanager
-def _echo(setup: Setup, sink: str) -> Iterator[dict[str, str]]:
-    """The echo service for ``setup``; yields the environment that reaches it."""
+def _echo(setup: Setup, sink: str) -> Iterator[tuple[dict[str, str], int]]:
+    """The echo service for ``setup``; yields the environment that reaches it and its pid."""
     with tempfile.TemporaryDirectory() as registry:
         env = {
             "MICRO_REGISTRY": "local",
@@ -64,8 +82,8 @@ def _echo(setup: Setup, sink: str) -> Iterator[dict[str, str]]:
             "MICRO_METRICS_ADDRESS": "127.0.0.1:0" if setup.metrics else "",
             "OTEL_EXPORTER_OTLP_ENDPOINT": sink if setup.tracing else "",
         }
-        with Peer([str(PEERS / "micro_echo.py")], env=env):
-            yield env
+        with Peer([str(PEERS / "micro_echo.py")], env=env) as peer:
+            yield env, peer.pid
 
 
 async def _client(setup: Setup, env: dict[str, str]) -> Service:
@@ -78,17 +96,26 @@ async def _client(setup: Setup, env: dict[str, str]) -> Service:
     return client
 
 
-async def _case(setup: Setup, client: Service, size: int, concurrency: int, plan: Plan) -> Result:
+async def _case(echo: _Echo, size: int, concurrency: int, plan: Plan) -> Result:
+    """Throughput, and the CPU both processes spent per call (what the machine's noise moves least)."""
     body = payload(size)
+    setup, client = echo.setup, echo.client
     provider.switch.on = setup.tracing  # this process's provider and /metrics were set up once, at the start
     exposition.switch.on = setup.metrics
 
     async def call() -> None:
         await client.client.call("bench-echo", "Echo.Echo", body)
 
+    cpu = time.process_time() + _cpu_seconds(echo.pid)
     done, seconds, latencies = await drive(call, concurrency, plan.calls, plan.max_seconds)
-    return measure("observability", f"micro http, {setup.name}", done, seconds, latencies,
-                   payload=size, concurrency=concurrency)  # fmt: skip
+    tracer_provider = trace.get_tracer_provider()
+    if setup.tracing and isinstance(tracer_provider, TracerProvider):
+        tracer_provider.force_flush()  # the export is part of the cost
+    cpu = time.process_time() + _cpu_seconds(echo.pid) - cpu
+    result = measure("observability", f"micro http, {setup.name}", done, seconds, latencies,
+                     payload=size, concurrency=concurrency)  # fmt: skip
+    result.params["cpu us/call"] = round(cpu / (done + min(200, plan.calls)) * 1e6, 1)
+    return result
 
 
 async def observability_cases(plan: Plan) -> list[Result]:
@@ -100,28 +127,38 @@ async def observability_cases(plan: Plan) -> list[Result]:
         processes.enter_context(Peer([str(PEERS / "otlp_sink.py"), str(port)]))
         os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink  # for this process's exporter only
         try:
-            setup_tracing("bench-client")
+            tracing = setup_tracing("bench-client")
         finally:
             del os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"]
+        if tracing is not None:
+            processes.callback(tracing.shutdown)  # before the sink stops (callbacks run last-in first-out)
         processes.callback(MetricsServer("127.0.0.1:0").close)
-        clients = {
-            setup: await _client(setup, processes.enter_context(_echo(setup, sink))) for setup in SETUPS
-        }
+        echoes = []
+        for setup in SETUPS:
+            env, pid = processes.enter_context(_echo(setup, sink))
+            echoes.append(_Echo(setup, await _client(setup, env), pid))
         try:
             for size in plan.payloads:
                 for concurrency in plan.concurrency:
-                    rounds: dict[str, list[Result]] = {setup.name: [] for setup in SETUPS}
+                    rounds: dict[str, list[Result]] = {echo.setup.name: [] for echo in echoes}
                     for _ in range(plan.rounds):
-                        for setup, client in clients.items():
-                            rounds[setup.name].append(await _case(setup, client, size, concurrency, plan))
-                    median = {name: median_round(measured) for name, measured in rounds.items()}
-                    baseline = median[BASELINE]
-                    for name, result in median.items():
-                        if name != BASELINE and baseline.rate:
-                            result.ratios[BASELINE] = result.rate / baseline.rate
-                    results += median.values()
+                        for echo in echoes:
+                            rounds[echo.setup.name].append(await _case(echo, size, concurrency, plan))
+                    results += _compared({name: median_round(measured) for name, measured in rounds.items()})
         finally:
-            for client in clients.values():
-                await client.close()
+            for echo in echoes:
+                await echo.client.close()
             provider.switch.on = exposition.switch.on = False  # later groups run without them
     return results
+
+
+def _compared(median: dict[str, Result]) -> list[Result]:
+    """Each setup against the baseline: throughput, and throughput if CPU-bound (CPU per call)."""
+    baseline = median[BASELINE]
+    for name, result in median.items():
+        if name != BASELINE and baseline.rate:
+            result.ratios[BASELINE] = result.rate / baseline.rate
+            cpu, base_cpu = result.params["cpu us/call"], baseline.params["cpu us/call"]
+            assert isinstance(cpu, float) and isinstance(base_cpu, float)
+            result.ratios[f"{BASELINE}, by CPU per call"] = base_cpu / cpu
+    return list(median.values())

@@ -17,13 +17,15 @@ span's status to error, records the exception and the micro error code
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator
+import contextlib
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.types import Attributes
 
 from micro_core import errors, headers
 from micro_core.hookspecs import hookimpl
@@ -38,13 +40,48 @@ if TYPE_CHECKING:
 _tracer = trace.get_tracer("micro")
 
 
-def _failed(span: Span, exc: BaseException) -> None:
-    """Mark ``span`` failed with the exception and, for a micro error, its code."""
-    if isinstance(exc, errors.MicroError):
-        span.set_attribute("micro.error.code", exc.code)
-        span.set_attribute("rpc.response.status_code", exc.code)
-    span.record_exception(exc)
-    span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+@contextlib.contextmanager
+def _span(
+    name: str, kind: SpanKind, attributes: Attributes, header: dict[str, str], *, incoming: bool
+) -> Iterator[None]:
+    """A span around what is inside; failures recorded with the micro error code.
+
+    Incoming (a handler, a delivery): the span continues the context ``header`` carries and
+    is current inside, so calls and publishes made there are its children. Outgoing (a
+    call, a publish): the span continues the current context and goes into ``header``.
+    """
+    if incoming:
+        parent = extract(header)
+        span = _tracer.start_span(name, parent, kind, attributes)
+        token = otel_context.attach(trace.set_span_in_context(span, parent))
+    else:
+        span = _tracer.start_span(name, kind=kind, attributes=attributes)
+        inject(header, trace.set_span_in_context(span))
+    try:
+        yield
+    except BaseException as exc:
+        if isinstance(exc, errors.MicroError):
+            span.set_attribute("micro.error.code", exc.code)
+            span.set_attribute("rpc.response.status_code", exc.code)
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        if incoming:
+            otel_context.detach(token)
+        span.end()
+
+
+def _rpc(service: str, endpoint: str) -> Attributes:
+    return {"rpc.system": "micro", "rpc.service": service, "rpc.method": endpoint}
+
+
+def _messaging(operation: str, topic: str, header: dict[str, str]) -> Attributes:
+    return {
+        "messaging.operation.type": operation,
+        "messaging.destination.name": topic,
+        "messaging.message.id": header.get(headers.ID, ""),
+    }
 
 
 @hookimpl(wrapper=True, tryfirst=True)  # outermost: the span covers the other wrappers too
@@ -56,23 +93,10 @@ def micro_wrap_call(call: CallFunc) -> Generator[None, CallFunc, CallFunc]:
     async def traced_call(request: Call) -> Message:
         if not switch.on:
             return await inner(request)
-        span = _tracer.start_span(
-            f"{request.service}/{request.endpoint}",
-            kind=SpanKind.CLIENT,
-            attributes={
-                "rpc.system": "micro",
-                "rpc.service": request.service,
-                "rpc.method": request.endpoint,
-            },
-        )
-        inject(request.message.header, trace.set_span_in_context(span))
-        try:
+        name = f"{request.service}/{request.endpoint}"
+        attributes = _rpc(request.service, request.endpoint)
+        with _span(name, SpanKind.CLIENT, attributes, request.message.header, incoming=False):
             return await inner(request)
-        except BaseException as exc:
-            _failed(span, exc)
-            raise
-        finally:
-            span.end()
 
     return traced_call
 
@@ -85,20 +109,11 @@ def micro_wrap_handler(
     if disabled() or not switch.on:  # built at start, after micro_before_start: the switch is set
         return inner
     name = f"{service}/{endpoint}"
-    attributes = {"rpc.system": "micro", "rpc.service": service, "rpc.method": endpoint}
+    attributes = _rpc(service, endpoint)
 
     async def traced_handler(request: Message) -> Message:
-        parent = extract(request.header)
-        span = _tracer.start_span(name, parent, SpanKind.SERVER, attributes)
-        token = otel_context.attach(trace.set_span_in_context(span, parent))
-        try:
+        with _span(name, SpanKind.SERVER, attributes, request.header, incoming=True):
             return await inner(request)
-        except BaseException as exc:
-            _failed(span, exc)
-            raise
-        finally:
-            otel_context.detach(token)
-            span.end()
 
     return traced_handler
 
@@ -112,23 +127,11 @@ def micro_wrap_publish(publish: PublishFunc) -> Generator[None, PublishFunc, Pub
     async def traced_publish(topic: str, message: Message) -> None:
         if not switch.on:
             return await inner(topic, message)
-        span = _tracer.start_span(
-            f"publish {topic}",
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.operation.type": "send",
-                "messaging.destination.name": topic,
-                "messaging.message.id": message.header.get(headers.ID, ""),
-            },
-        )
-        inject(message.header, trace.set_span_in_context(span))
-        try:
+        header = message.header
+        with _span(
+            f"publish {topic}", SpanKind.PRODUCER, _messaging("send", topic, header), header, incoming=False
+        ):
             await inner(topic, message)
-        except BaseException as exc:
-            _failed(span, exc)
-            raise
-        finally:
-            span.end()
 
     return traced_publish
 
@@ -142,22 +145,8 @@ def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, 
 
     async def traced_delivery(event: Event) -> None:
         header = event.message.header
-        parent = extract(header)
-        attributes = {
-            "messaging.operation.type": "process",
-            "messaging.destination.name": topic,
-            "messaging.message.id": header.get(headers.ID, ""),
-        }
-        span = _tracer.start_span(name, parent, SpanKind.CONSUMER, attributes)
-        token = otel_context.attach(trace.set_span_in_context(span, parent))
-        try:
+        with _span(name, SpanKind.CONSUMER, _messaging("process", topic, header), header, incoming=True):
             await inner(event)
-        except BaseException as exc:
-            _failed(span, exc)
-            raise
-        finally:
-            otel_context.detach(token)
-            span.end()
 
     return traced_delivery
 
