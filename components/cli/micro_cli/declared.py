@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 #: Bump when the cached layout changes.
-_FORMAT = 1
+_FORMAT = 2
 #: Environment variables that change which plugins load, and so which options exist.
 _SWITCHES = ("MICRO_DISABLE_PLUGIN_AUTOLOAD", "MICRO_BLOCK_PLUGINS")
 
@@ -39,6 +39,47 @@ class Declared:
     env: str
     help: str
     default: str
+    #: What the value is (INT, SECONDS, ADDRESS, FILE...), shown after the flag.
+    metavar: str
+    #: The part of micro it configures (registry, broker, server...), for grouping.
+    kind: str
+
+
+#: Options whose first word is not the kind they configure.
+_KIND_OF_WORD = {
+    "register": "registry",
+    "content": "client",
+    "max": "transport",
+    "shutdown": "server",
+    "health": "service",
+    "metrics": "service",
+}
+#: Options that name a driver.
+_DRIVER_CHOICES = {"registry", "broker", "transport", "selector"}
+
+
+def _metavar(name: str, parse: Any, default: Any) -> str:
+    """A typed placeholder for the value, from the option's parser and name."""
+    if name in _DRIVER_CHOICES:
+        return "DRIVER"
+    if parse is int:
+        return "BYTES" if name.endswith(("_size", "_bytes")) else "INT"
+    if parse is float:
+        return "SECONDS"
+    if isinstance(default, bool):
+        return "BOOL"
+    if name.endswith(("_address", "_advertise")):
+        return "HOST:PORT"
+    if name.endswith(("_ca", "_cert", "_key", "_cafile", "_certfile", "_keyfile")):
+        return "PEM-FILE"
+    if name == "content_type":
+        return "MIME-TYPE"
+    return "TEXT"
+
+
+def _kind(name: str) -> str:
+    word = name.partition("_")[0]
+    return _KIND_OF_WORD.get(word, word)
 
 
 @dataclass(frozen=True)
@@ -57,12 +98,17 @@ class Inventory:
     components: list[Component]
 
 
-def _cache_file() -> Path:
-    base = os.environ.get("MICRO_CLI_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "micro"
+def cache_dir() -> Path:
+    """Where the CLI keeps what it remembers (this cache, the shell's history)."""
+    return Path(
+        os.environ.get("MICRO_CLI_CACHE_DIR")
+        or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "micro")
     )
+
+
+def _cache_file() -> Path:
     key = "\0".join([sys.prefix, sys.version, *(os.environ.get(name, "") for name in _SWITCHES)])
-    return Path(base) / f"cli-{hashlib.sha1(key.encode()).hexdigest()[:16]}.json"
+    return cache_dir() / f"cli-{hashlib.sha1(key.encode()).hexdigest()[:16]}.json"
 
 
 def _mtime(path: str) -> int:
@@ -122,7 +168,15 @@ def _discover() -> tuple[Inventory, list[str]]:
     options = Options(environ={})
     plugins.add_options(options)
     declared = [
-        Declared(o.name, o.flag, o.env, o.help, "" if o.default in (None, "") else str(o.default))
+        Declared(
+            o.name,
+            o.flag,
+            o.env,
+            o.help,
+            "" if o.default in (None, "") else str(o.default),
+            _metavar(o.name, o.parse, o.default),
+            _kind(o.name),
+        )
         for o in options
     ]
     components = [

@@ -8,6 +8,7 @@ user sees one line on stderr and a documented exit code (the table is in README.
 from __future__ import annotations
 
 import json
+import sys
 from typing import IO, Any
 
 import click
@@ -23,6 +24,9 @@ NOT_FOUND = 3
 UNREACHABLE = 4
 #: The selected plugin is not installed or failed to import.
 PLUGIN_MISSING = 5
+#: The registry itself cannot be reached (an agent that is down, a directory that does not
+#: exist): not an empty list, and not to be confused with a service that is unreachable.
+REGISTRY_UNREACHABLE = 6
 #: Interrupted by SIGINT (Ctrl-C) where that is not the normal end of the command.
 INTERRUPTED = 130
 
@@ -39,13 +43,25 @@ class Failure(click.ClickException):
 
 
 class RemoteFailure(Failure):
-    """An error from a service; stderr gets the error itself, as one line of JSON."""
+    """An error from a service: one readable line on a terminal, the error itself as one line
+    of JSON when stderr is piped (for scripts, as Go Micro's CLI prints it)."""
 
     def __init__(self, error: dict[str, Any], exit_code: int) -> None:
         super().__init__(json.dumps(error), exit_code)
+        self.error = error
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(self.format_message(), err=True)
+        if sys.stderr.isatty():
+            click.echo(f"micro: error: {readable(self.error)}", err=True)
+        else:
+            click.echo(self.format_message(), err=True)
+
+
+def readable(error: dict[str, Any]) -> str:
+    """``greeter: 404 Not Found: greeter has no endpoint Greeter.Missing``."""
+    where = f"{error['id']}: " if error.get("id") else ""
+    status = " ".join(str(part) for part in (error.get("code"), error.get("status")) if part)
+    return f"{where}{status}: {error.get('detail', '')}".rstrip(": ")
 
 
 def _code_of(status: int) -> int:
@@ -70,7 +86,7 @@ def translate(exc: BaseException, registry: str = "") -> click.ClickException:
     if isinstance(exc, errors.MicroError):
         return RemoteFailure(exc.to_dict(), _code_of(exc.code))
     if isinstance(exc, RegistryUnavailable):
-        return Failure(f"cannot reach the {registry or 'registry'}: {exc}", UNREACHABLE)
+        return Failure(f"cannot reach the {registry or 'registry'}: {exc}", REGISTRY_UNREACHABLE)
     if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
         return Failure(f"unreachable: {exc or type(exc).__name__}", UNREACHABLE)
     if isinstance(exc, ValueError):

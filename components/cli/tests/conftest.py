@@ -39,7 +39,9 @@ class Result:
 
 @pytest.fixture
 def micro_env(tmp_path: Path) -> dict[str, str]:
-    """The environment of every process of one test: a private registry, short TTLs."""
+    """The environment of every process of one test: a private registry (an empty directory
+    to begin with), short TTLs."""
+    (tmp_path / "registry").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICRO_")}
     return {
         **env,

@@ -73,7 +73,7 @@ def test_an_unreachable_registry_names_the_address(micro, tmp_path: Path):
     blocker.write_text("not a directory")
     address = str(blocker / "registry")
     result = micro("--registry-address", address, "services")
-    assert result.code == 4, result
+    assert result.code == 6, result
     assert address in result.err and len(result.err.splitlines()) == 1 and "Traceback" not in result.err
 
 

@@ -76,7 +76,8 @@ def test_plugins_lists_the_built_in_drivers_and_the_selected_ones(micro):
 def test_an_installed_component_is_a_subcommand_with_its_plugin_option(micro, extras):
     help_text = micro("--help").out
     assert "hello" in help_text and f"from {DIST} 4.5.6" in help_text
-    assert "--greeting-style" in help_text and "MICRO_GREETING_STYLE" in help_text
+    listed = micro("options", "greeting", "-o", "table").out
+    assert "--greeting-style TEXT" in listed and "MICRO_GREETING_STYLE" in listed
     assert micro("hello", "Ada").out.strip() == "hello Ada, plain"
     assert micro("--greeting-style", "warm", "hello", "Ada").out.strip() == "hello Ada, warm"
     assert micro("hello", "Ada", env={"MICRO_GREETING_STYLE": "loud"}).out.strip() == "hello Ada, loud"

@@ -100,8 +100,12 @@ class ConsulRegistry(Registry):
         """Reach an agent and read the catalog once: a bad address or token fails here, clearly."""
         try:
             index, _ = await self.agents().call(lambda c: c.catalog.services())
-        except consul.ConsulException as exc:
-            raise RegistryUnavailable(f"Consul agent at {self.address or self.addresses[0]}: {exc}") from exc
+        except BaseException as exc:
+            await self.close()  # the HTTP sessions opened to try, or aiohttp warns "Unclosed client session"
+            if isinstance(exc, consul.ConsulException):
+                address = self.address or self.addresses[0]
+                raise RegistryUnavailable(f"Consul agent at {address}: {exc}") from exc
+            raise
         self.seen_index(index)
 
     async def close(self) -> None:

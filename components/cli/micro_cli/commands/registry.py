@@ -2,39 +2,69 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from micro_cli import body
-from micro_cli.failures import BAD_INPUT, Failure
+from micro_cli.commands.completion import complete_service
+from micro_cli.failures import BAD_INPUT, REGISTRY_UNREACHABLE, Failure
 from micro_cli.output import emit, output_option, resolve, to_json
 from micro_cli.session import Session
 
 if TYPE_CHECKING:
+    from micro_core import Registry
     from micro_core.registry import Service, Value
+
+#: Entries the HTTP broker keeps for its subscriptions (micro's and Go Micro's): plumbing,
+#: not services anyone calls, so ``micro services`` shows them only with ``--all``.
+INTERNAL = frozenset({"micro.http.broker", "go.micro.http.broker"})
+
+
+async def reachable_registry(session: Session) -> Registry:
+    """The session's registry, for a command that reads it.
+
+    The local registry creates its directory on connect, as a service that registers
+    needs; a reading command given a directory that does not exist (a typo, another
+    user's ``$XDG_RUNTIME_DIR``) must say so rather than create it and list nothing.
+    The default directory may not exist yet: then nothing has registered, and the
+    answer is an honest empty list.
+    """
+    options = session.options
+    if options["registry"] == "local":
+        address, source = options.resolve("registry_address")
+        if address and source != "default" and not Path(address).is_dir():
+            raise Failure(
+                f"cannot reach the local registry at {address}: no such directory", REGISTRY_UNREACHABLE
+            )
+    return await session.registry()
 
 
 @click.command()
+@click.option("--all", "everything", is_flag=True, help="also the broker's own entries (micro.http.broker)")
 @output_option
 @click.pass_obj
-def services(session: Session, output: str | None) -> None:
-    """List the registered services."""
+def services(session: Session, everything: bool, output: str | None) -> None:
+    """List the registered services, by name and version."""
 
     async def work(session: Session) -> list[dict[str, Any]]:
-        entries = await (await session.registry()).list_services()
-        return [{"name": e.name, "version": e.version} for e in sorted(entries, key=lambda e: e.name)]
+        entries = await (await reachable_registry(session)).list_services()
+        shown = [e for e in entries if everything or e.name not in INTERNAL]
+        return [
+            {"name": e.name, "version": e.version} for e in sorted(shown, key=lambda e: (e.name, e.version))
+        ]
 
     emit(session.run(work), ["name", "version"], output)
 
 
-def _shape(value: Value | None) -> str:
+def shape(value: Value | None) -> str:
     """``HelloRequest{name string, tags []string}``: a request or response shape on one line."""
     if value is None:
         return "-"
     if not value.values:
         return value.type
-    fields = ", ".join(f"{v.name} {_shape(v)}" for v in value.values)
+    fields = ", ".join(f"{v.name} {shape(v)}" for v in value.values)
     return f"{value.type}{{{fields}}}"
 
 
@@ -51,20 +81,20 @@ def _describe_text(entries: list[Service]) -> str:
             lines.append(f"  {node.id}  {node.address}  {meta}".rstrip())
         lines.append("endpoints")
         for endpoint in sorted(entry.endpoints, key=lambda e: e.name):
-            lines.append(f"  {endpoint.name}({_shape(endpoint.request)}) -> {_shape(endpoint.response)}")
+            lines.append(f"  {endpoint.name}({shape(endpoint.request)}) -> {shape(endpoint.response)}")
         lines.append("")
     return "\n".join(lines).rstrip()
 
 
 @click.command()
-@click.argument("service")
+@click.argument("service", shell_complete=complete_service)
 @output_option
 @click.pass_obj
 def describe(session: Session, service: str, output: str | None) -> None:
     """Show SERVICE: versions, nodes with address and metadata, endpoints with their shapes."""
 
     async def work(session: Session) -> list[Service]:
-        return await (await session.registry()).get_service(service)
+        return await (await reachable_registry(session)).get_service(service)
 
     entries = session.run(work)
     if resolve(output) == "table":

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from micro_cli import body
-from micro_cli.failures import BAD_INPUT, REMOTE_ERROR, Failure
-from micro_cli.output import emit, output_option, to_json
+from micro_cli.commands.completion import complete_endpoint, complete_service
+from micro_cli.commands.registry import reachable_registry
+from micro_cli.failures import BAD_INPUT, NOT_FOUND, REMOTE_ERROR, Failure
+from micro_cli.output import emit, output_option, resolve, to_json
 from micro_cli.session import Session
 
 if TYPE_CHECKING:
     import asyncio
 
-    from micro_core.registry import Service
+    from micro_core.registry import Endpoint, Service
     from micro_core.selector.base import Filter
 
 
@@ -40,20 +43,68 @@ def _version_filter(version: str | None) -> list[Filter]:
     return [only]
 
 
+async def check_call(
+    session: Session, service: str, endpoint: str, version: str | None, *, streaming: bool
+) -> None:
+    """What the registry knows about SERVICE, checked before calling it, so that each mistake
+    gets its own message instead of a bare 404 or a timeout: a version no node has, an
+    endpoint the service does not list (with its endpoints and a did-you-mean), a stream
+    endpoint given to ``call``, nodes that speak another transport than this one."""
+    entries = await (await reachable_registry(session)).get_service(service)  # NotFound: exit 3
+    if version is not None:
+        matching = [entry for entry in entries if entry.version == version]
+        if not matching:
+            versions = ", ".join(sorted(entry.version or '""' for entry in entries))
+            raise Failure(f"{service} has no node of version {version} (its versions: {versions})", NOT_FOUND)
+        entries = matching
+    endpoints = {e.name: e for entry in entries for e in entry.endpoints}
+    if endpoints and endpoint not in endpoints:
+        raise Failure(_unknown(service, endpoint, endpoints), NOT_FOUND)
+    if not streaming and endpoint in endpoints and endpoints[endpoint].metadata.get("stream") == "true":
+        raise Failure(
+            f"{service} {endpoint} is a stream, for micro stream {service} {endpoint} [JSON]",
+            BAD_INPUT,
+        )
+    ours = session.options["transport"]
+    theirs = sorted(
+        {node.metadata["transport"] for e in entries for node in e.nodes if "transport" in node.metadata}
+    )
+    if theirs and ours not in theirs:
+        raise Failure(
+            f"{service}'s nodes speak {' and '.join(theirs)}, not {ours}: add --transport {theirs[0]}",
+            BAD_INPUT,
+        )
+
+
+def _unknown(service: str, endpoint: str, endpoints: dict[str, Endpoint]) -> str:
+    by_lower = {name.lower(): name for name in endpoints}
+    close = difflib.get_close_matches(endpoint.lower(), by_lower, n=1, cutoff=0.6)
+    hint = f"did you mean {by_lower[close[0]]}? " if close else ""
+    return f"{service} has no endpoint {endpoint}; {hint}its endpoints: {', '.join(sorted(endpoints))}"
+
+
 _metadata_option = click.option(
     "--metadata", "-m", multiple=True, metavar="KEY=VALUE", help="metadata sent with the request (repeatable)"
 )
 _address_option = click.option("--address", metavar="HOST:PORT", help="call this node, skipping discovery")
-_version_option = click.option("--version", "version", help="call only nodes of this service version")
+_version_option = click.option(
+    "--version", "version", metavar="VERSION", help="call only nodes of this service version"
+)
+_service_argument = click.argument("service", shell_complete=complete_service)
+_endpoint_argument = click.argument("endpoint", shell_complete=complete_endpoint)
 
 
 @click.command()
-@click.argument("service")
-@click.argument("endpoint")
+@_service_argument
+@_endpoint_argument
 @click.argument("request", required=False)
 @click.option("--data", "-d", metavar="JSON|@FILE|-", help="the request: JSON, @file or - (stdin)")
 @click.option(
-    "--timeout", type=float, default=None, help="seconds for the call [default: --client-request-timeout]"
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="seconds for the call, more than 0 [default: --client-request-timeout]",
 )
 @_metadata_option
 @_address_option
@@ -80,6 +131,8 @@ def call(
     header = _metadata(metadata)
 
     async def work(session: Session) -> Any:
+        if address is None:
+            await check_call(session, service, endpoint, version, streaming=False)
         client = await session.client(discovery=address is None)
         return await client.call(
             service,
@@ -102,8 +155,8 @@ def _read_lines(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None
 
 
 @click.command()
-@click.argument("service")
-@click.argument("endpoint")
+@_service_argument
+@_endpoint_argument
 @click.argument("request", required=False)
 @_metadata_option
 @_address_option
@@ -135,6 +188,8 @@ def stream(
         import contextlib
         import threading
 
+        if address is None:
+            await check_call(session, service, endpoint, version, streaming=True)
         client = await session.client(discovery=address is None)
         lines: asyncio.Queue[str | None] = asyncio.Queue()
         async with client.stream(
@@ -200,17 +255,30 @@ async def _each_node(session: Session, service: str, endpoint: str, timeout: flo
 
 
 def _report(
-    session: Session, service: str, endpoint: str, columns: list[str], output: str | None, timeout: float
+    session: Session,
+    service: str,
+    endpoint: str,
+    columns: list[str],
+    output: str | None,
+    timeout: float,
+    readable: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
+    """One row per node; ``readable`` rewrites a row for a table (JSON keeps the raw values)."""
     rows = session.run(lambda s: _each_node(s, service, endpoint, timeout))
     failed = any("error" in row for row in rows)
-    emit(rows, [*columns, "error"] if failed else columns, output)
+    shown = [readable(row) for row in rows] if readable and resolve(output) == "table" else rows
+    emit(shown, [*columns, "error"] if failed else columns, output)
     if failed:
         raise Failure(f"{sum('error' in row for row in rows)} of {len(rows)} nodes failed", REMOTE_ERROR)
 
 
 _timeout_option = click.option(
-    "--timeout", type=float, default=5.0, show_default=True, help="seconds per node"
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="seconds per node",
 )
 
 
@@ -242,12 +310,44 @@ def _failing_checks(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "failing": "; ".join(failing)} if failing else row
 
 
+def duration(seconds: float) -> str:
+    """``3d 4h``, ``2h 05m``, ``4m 10s``, ``12s``: the two largest units."""
+    total = int(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def size(count: float) -> str:
+    """``512 B``, ``1.5 KiB``, ``42.0 MiB``, ``1.2 GiB``."""
+    units = ["B", "KiB", "MiB", "GiB"]
+    power = 0
+    while count >= 1024 and power < len(units) - 1:
+        count /= 1024
+        power += 1
+    return f"{count:.0f} B" if power == 0 else f"{count:.1f} {units[power]}"
+
+
+def _readable_stats(row: dict[str, Any]) -> dict[str, Any]:
+    if "error" in row:
+        return row
+    return {**row, "uptime": duration(row["uptime"]), "memory": size(row["memory"])}
+
+
 @click.command()
-@click.argument("service")
+@_service_argument
 @output_option
 @_timeout_option
 @click.pass_obj
 def stats(session: Session, service: str, output: str | None, timeout: float) -> None:
-    """Call Debug.Stats on every node of SERVICE: uptime, memory, threads, requests, errors."""
+    """Call Debug.Stats on every node of SERVICE: uptime, memory, threads, requests, errors.
+
+    A table shows uptime and memory in human units; JSON keeps seconds and bytes.
+    """
     columns = ["node", "address", "uptime", "memory", "threads", "gc", "requests", "errors"]
-    _report(session, service, "Debug.Stats", columns, output, timeout)
+    _report(session, service, "Debug.Stats", columns, output, timeout, _readable_stats)
