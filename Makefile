@@ -47,7 +47,7 @@ lint: install  ## style, types, the layer contracts (import-linter) and the docs
 	$(BIN)/ruff format --check --no-cache .
 	$(BIN)/mypy
 	$(BIN)/mypy --strict $(PACKAGES)
-	$(BIN)/lint-imports --no-cache
+	$(BIN)/python .ci/layers.py
 	$(BIN)/mkdocs build --strict --quiet --site-dir .cache/site
 
 # Each distribution's tests run once, in its own venv (test-dists): that venv is what
