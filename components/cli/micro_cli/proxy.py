@@ -206,8 +206,9 @@ class ProxyBroker(Broker):
     async def subscribe(
         self, topic: str, handler: EventHandler, *, queue: str | None = None, auto_ack: bool = True
     ) -> Subscription:
-        raise BrokerError(
-            f"subscribe through --proxy is not supported: read {self.sidecar.url}/events?topic={topic}"
+        raise errors.BadRequest(
+            f"subscribe does not go through --proxy: read {self.sidecar.url}/events?topic={topic}",
+            id="micro.cli.proxy",
         )
 
 

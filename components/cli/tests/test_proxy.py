@@ -128,6 +128,13 @@ def test_health_of_each_node_through_the_sidecar(proxied, shop):
     assert [row["status"] for row in result.lines()] == ["ok"]
 
 
+def test_streams_and_subscriptions_say_they_do_not_go_through_the_proxy(proxied, shop):
+    for args in (("stream", "shop", "Shop.Count", '{"to": 2}'), ("subscribe", "orders")):
+        result = proxied(*args, timeout=30)
+        assert result.code == REMOTE_ERROR, (args, result)
+        assert "--proxy" in json.loads(result.err)["detail"], (args, result)
+
+
 def test_a_sidecar_that_does_not_answer_is_one_line_naming_it(micro):
     url = f"http://127.0.0.1:{free_port()}"
     result = micro("--proxy", url, "services", env=NO_REGISTRY)

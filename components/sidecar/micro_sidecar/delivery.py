@@ -6,13 +6,16 @@ handler in place of a :class:`~micro_core.Server`: the body goes to the app as i
 metadata) goes along as an HTTP header, and the caller's remaining deadline becomes the
 request's timeout. The app answers 2xx with the reply, or an error status; a body in
 micro's error shape keeps its id and detail, any other becomes the error's detail.
+``Debug.Health`` is the sidecar's to answer, from the app's health check, so that
+``micro health`` works on an app in any language.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import aiohttp
+import msgspec
 
 from micro_core import errors, headers
 from micro_core.registry import Endpoint
@@ -22,6 +25,8 @@ from micro_core.transport import Message, Stream
 DEFAULT_TEMPLATE = "/{endpoint}"
 #: An endpoint's metadata key holding its own path on the app (set from an OpenAPI document).
 PATH = "path"
+#: The endpoint every micro node answers about its health (see :mod:`micro_core.debug`).
+HEALTH = "Debug.Health"
 #: Headers that describe the HTTP exchange itself, never forwarded.
 _HOP = frozenset({"content-length", "host", "connection", "transfer-encoding"})
 
@@ -48,7 +53,9 @@ class Delivery:
         *,
         template: str = DEFAULT_TEMPLATE,
         timeout: float = 30.0,
+        health: Callable[[], bool] = lambda: True,
     ) -> None:
+        """:param health: whether the app's last health check passed, for ``Debug.Health``."""
         self.app = app
         self.url = url.rstrip("/")
         self.template = template
@@ -56,6 +63,7 @@ class Delivery:
         self._http = http
         self._paths = {e.name: e.metadata[PATH] for e in endpoints if e.metadata.get(PATH)}
         self._known = {e.name for e in endpoints}
+        self._health = health
         self.requests = 0
         self.errors = 0
 
@@ -77,6 +85,11 @@ class Delivery:
         endpoint = header.get(headers.ENDPOINT) or header.get(headers.METHOD, "")
         if not endpoint:
             raise errors.BadRequest("the call names no endpoint (Micro-Endpoint header)", id=self.app)
+        if endpoint == HEALTH:
+            answer = (
+                {"status": "ok"} if self._health() else {"status": "failing", "live": False, "ready": False}
+            )
+            return Message({headers.CONTENT_TYPE: "application/json"}, msgspec.json.encode(answer))
         if self._known and endpoint not in self._known:
             raise errors.NotFound(f"{self.app} has no endpoint {endpoint}", id=self.app)
         url = self.target(endpoint)
@@ -117,4 +130,4 @@ def _seconds_left(header: Mapping[str, str], default: float) -> float:
     return default
 
 
-__all__ = ["DEFAULT_TEMPLATE", "PATH", "Delivery"]
+__all__ = ["DEFAULT_TEMPLATE", "HEALTH", "PATH", "Delivery"]

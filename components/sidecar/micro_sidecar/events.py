@@ -118,7 +118,11 @@ class Events:
         async def forward(event: Event) -> None:
             if socket.closed:
                 raise ConnectionError("the app's websocket is closed")
-            await socket.send_str(event.message.body.decode())
+            body = event.message.body
+            try:
+                await socket.send_str(body.decode())
+            except UnicodeDecodeError:  # not text (another codec's message): as it is
+                await socket.send_bytes(body)
 
         subscription = await self.broker.subscribe(topic, forward, queue=queue)
         self._sockets.add(socket)

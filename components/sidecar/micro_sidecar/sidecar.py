@@ -98,6 +98,7 @@ async def build(service: Service, settings: Settings, http_settings: HttpSetting
                 http,
                 template=settings.template,
                 timeout=settings.app_timeout,
+                health=lambda: registration is not None and registration.status.health is not Health.FAILING,
             )
             listener = await service.transport.listen(opts["server_address"], delivery)
             registration = Registration(

@@ -118,12 +118,16 @@ def endpoints_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def kernel(settings: dict[str, Any]) -> AsyncIterator[Callable[..., Any]]:
-    """``await kernel(name, *handlers, setup=fn)``: a Python service in this process, started
-    (or only connected, with no handlers and no setup), stopped after the test."""
+    """``await kernel(name, *handlers, setup=fn, **settings)``: a Python service in this process,
+    started (or only connected, with no handlers and no setup), stopped after the test."""
     started: list[tuple[Service, bool]] = []
 
-    async def start(name: str, *handlers: object, setup: Callable[[Service], None] | None = None) -> Service:
-        service = Service(name, handlers=handlers, options=Options(code=settings, environ={}))
+    async def start(
+        name: str, *handlers: object, setup: Callable[[Service], None] | None = None, **overrides: Any
+    ) -> Service:
+        service = Service(
+            name, handlers=handlers, options=Options(code={**settings, **overrides}, environ={})
+        )
         serving = bool(handlers or setup)
         if setup is not None:
             setup(service)

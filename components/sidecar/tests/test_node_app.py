@@ -101,6 +101,21 @@ async def test_a_node_app_joins_through_a_sidecar(start_sidecar, start_node, end
     await announced.close()
 
 
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+async def test_calls_reach_the_app_over_any_transport(
+    transport, start_sidecar, start_node, endpoints_file, kernel
+):
+    python = await kernel("python-client", transport=transport)
+    node_port = free_port()
+    sidecar = start_sidecar(*beside(node_port, endpoints_file), extra_env={"MICRO_TRANSPORT": transport})
+    start_node(sidecar.url, port=node_port)
+    await eventually(lambda: registered(python.registry, "greeter"), 10, "greeter registered")
+    [entry] = await python.registry.get_service("greeter")
+    assert entry.nodes[0].metadata["transport"] == transport
+    reply = await python.client.call("greeter", "Greeter.Hello", {"name": "Ada"}, metadata={"Clerk": "eve"})
+    assert reply == {"message": "Hello Ada from node", "clerk": "eve"}
+
+
 async def test_a_push_endpoint_that_times_out_gets_the_message_again(
     start_sidecar, start_node, endpoints_file, kernel
 ):
@@ -123,7 +138,8 @@ async def test_a_push_endpoint_that_times_out_gets_the_message_again(
 async def test_health_failing_deregisters_and_recovering_registers_again(
     start_sidecar, start_node, endpoints_file, kernel, settings, http
 ):
-    registry = (await kernel("python-client")).registry
+    python = await kernel("python-client")
+    registry = python.registry
     node_port = free_port()
     interval = 0.5
     sidecar = start_sidecar(
@@ -131,6 +147,10 @@ async def test_health_failing_deregisters_and_recovering_registers_again(
     )
     node = start_node(sidecar.url, port=node_port)
     await eventually(lambda: registered(registry, "greeter"), 10, "greeter registered")
+    # `micro health` works on the app: the sidecar answers Debug.Health from the app's check.
+    assert await python.client.call("greeter", "Debug.Health") == {"status": "ok"}
+    [entry] = await registry.get_service("greeter")
+    address = entry.nodes[0].address
 
     async with http.post(f"{node.url}/control/health", json={"healthy": False}):
         pass
@@ -141,6 +161,8 @@ async def test_health_failing_deregisters_and_recovering_registers_again(
     async with http.get(f"{sidecar.url}/health/app") as response:
         assert response.status == 503
         assert (await response.json())["health"] == "failing"
+    health = await python.client.call("greeter", "Debug.Health", address=address)
+    assert health["status"] == "failing"
 
     async with http.post(f"{node.url}/control/health", json={"healthy": True}):
         pass
