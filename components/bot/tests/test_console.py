@@ -68,3 +68,17 @@ def test_a_missing_input_setting_is_one_line_of_usage(process_env):
     assert done.returncode == 2
     assert "the xmpp input needs --xmpp-jid user@domain and --xmpp-password" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_input_console_finds_services_through_micro_s_global_flags(process_env, example_processes, tmp_path):
+    elsewhere = {
+        **process_env,
+        "MICRO_REGISTRY_ADDRESS": str(tmp_path / "empty"),
+        "MICRO_BOT_INPUTS": "console",
+    }
+    flag = ["--registry-address", process_env["MICRO_REGISTRY_ADDRESS"]]
+    done = subprocess.run(
+        [MICRO, *flag, "bot"], input="services\n", env=elsewhere, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "greeter" in done.stdout and "micro.bot.oncall" in done.stdout

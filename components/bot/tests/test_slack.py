@@ -15,7 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import WSMsgType, web
+
+from micro_bot.inputs.slack import SlackInput
+from micro_bot.testing.conformance import Heard, InputConformance
 
 MICRO = str(Path(sys.executable).parent / "micro")
 BOT_TOKEN, APP_TOKEN = "xoxb-stand-in", "xapp-stand-in"
@@ -31,6 +35,8 @@ class SlackStandIn:
         self._socket: web.WebSocketResponse | None = None
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1)
+        self._heard = 0  # how many posts the conformance suite has read
+        self._rooms: set[str] = set()
         self.app = web.Application()
         self.app.router.add_post("/api/auth.test", self._auth_test)
         self.app.router.add_post("/api/apps.connections.open", self._connections_open)
@@ -109,6 +115,25 @@ class SlackStandIn:
             await self._changed.wait_for(lambda: len(self.posted) > before and envelope in self.acks)
         return self.posted[before]
 
+    async def say(self, text: str, *, user: str, room: str | None = None) -> None:
+        """As a conformance Person: a direct message, or a mention in the channel ``room``."""
+        ts = f"{next(self._ids)}.0"
+        if room is None:
+            await self.event(type="message", channel_type="im", channel="D1", user=user, text=text, ts=ts)
+        else:
+            self._rooms.add(room)
+            await self.event(type="app_mention", channel=room, user=user, text=f"<@{BOT_USER}> {text}", ts=ts)
+
+    async def heard(self, timeout: float = 10.0) -> Heard:
+        """As a conformance Person: the next message the bot posted (to a user id: a direct one)."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: len(self.posted) > self._heard)
+        posted = self.posted[self._heard]
+        self._heard += 1
+        if posted["channel"] in self._rooms:
+            return Heard(posted["text"], room=posted["channel"])
+        return Heard(posted["text"], user=posted["channel"])
+
     async def close(self) -> None:
         if self._socket is not None:
             await self._socket.close()
@@ -164,3 +189,23 @@ async def test_input_slack_against_a_stand_in(spawn, example_processes):
         assert own in slack.acks
     finally:
         await slack.close()
+
+
+@pytest.fixture
+async def slack():
+    stand_in = SlackStandIn()
+    await stand_in.start()
+    yield stand_in
+    await stand_in.close()
+
+
+class TestSlackInputStandIn(InputConformance):
+    """The input conformance suite, with users and channels named as Slack names them."""
+
+    @pytest.fixture
+    def bot_input(self, slack):
+        return SlackInput(BOT_TOKEN, APP_TOKEN, f"http://127.0.0.1:{slack.port}/api/")
+
+    @pytest.fixture
+    def person(self, slack):
+        return slack

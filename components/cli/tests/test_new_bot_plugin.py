@@ -6,7 +6,6 @@ offers it."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,22 +15,7 @@ import micro_bot
 import micro_core
 from micro_cli.commands.new import BOT_KINDS, MAX_NAME, PLUGIN_KINDS
 
-BIN = Path(sys.executable).parent
-PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-
-
-def run(*argv: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
-    """Run a tool in ``cwd``; fail with its output if it fails."""
-    done = subprocess.run(
-        [str(arg) for arg in argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, f"{argv}:\n{done.stdout}{done.stderr}"
-    return done.stdout
-
-
-def lint(source: Path) -> None:
-    run(BIN / "ruff", "check", "--no-cache", ".", cwd=source)
-    run(BIN / "ruff", "format", "--no-cache", "--check", ".", cwd=source)
+from .test_new_plugin import BIN, PIP, lint, run
 
 
 def test_the_bot_kinds_have_templates_beside_the_driver_kinds() -> None:

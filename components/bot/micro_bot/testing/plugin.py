@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+pytest.register_assert_rewrite("micro_bot.testing.conformance")  # the suite's failures show their values
+
 if TYPE_CHECKING:
     from micro_bot.bot import Bot
     from micro_bot.inputs.base import Input
