@@ -373,13 +373,13 @@ class Proxy:
                 return node, opened
             tried.append(node.id)
 
-    async def _connect(self, address: str) -> _Upstream:
-        """An idle connection to ``address``, or a new one."""
+    async def _connect(self, address: str, *, fresh: bool = False) -> tuple[_Upstream, bool]:
+        """An idle connection to ``address`` (unless ``fresh``) or a new one, and whether it was idle."""
         idle = self._idle.get(address)
-        while idle:
+        while idle and not fresh:
             connection = idle.pop()
             if not connection.closed:
-                return connection
+                return connection, True
         host, _, port = address.rpartition(":")
         try:
             async with asyncio.timeout(self.connect_timeout):
@@ -388,7 +388,7 @@ class Proxy:
                 )
         except (OSError, TimeoutError, ValueError) as exc:
             raise _Unreachable(f"{type(exc).__name__}: {exc}") from None
-        return connection
+        return connection, False
 
     def _release(self, address: str, connection: _Upstream) -> None:
         if connection.reusable:
@@ -409,17 +409,24 @@ class Proxy:
             framing = "Transfer-Encoding: chunked\r\n"
 
         async def opening(node: Node) -> _Upstream:
-            connection = await self._connect(node.address)
-            try:
-                connection.begin(head=method == "HEAD")
-                head = f"{method} {target} HTTP/1.1\r\nHost: {node.address}\r\n{lines}{framing}\r\n"
-                await connection.write(head.encode("utf-8", "surrogateescape"))
-                if body is not None:
-                    await _send_body(connection, body, chunked=request.content_length is None)
-                await connection.ready
-            except BaseException:
-                connection.close()
-                raise
+            for fresh in (False, True):
+                connection, reused = await self._connect(node.address, fresh=fresh)
+                try:
+                    connection.begin(head=method == "HEAD")
+                    head = f"{method} {target} HTTP/1.1\r\nHost: {node.address}\r\n{lines}{framing}\r\n"
+                    await connection.write(head.encode("utf-8", "surrogateescape"))
+                    if body is not None:
+                        await _send_body(connection, body, chunked=request.content_length is None)
+                    await connection.ready
+                    break
+                except ConnectionError:
+                    connection.close()
+                    if reused and body is None:
+                        continue  # the node closed the idle connection as it was reused: once more, anew
+                    raise
+                except BaseException:
+                    connection.close()
+                    raise
             if connection.status == 503 and DRAINING_HEADER in connection.headers and body is None:
                 self._release(node.address, connection)
                 raise _Draining

@@ -7,6 +7,7 @@ kills run in a child process (this file run as a script) so the kill is a real o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -344,3 +345,30 @@ def doomed_backend(port: int) -> None:
 
 if __name__ == "__main__":
     doomed_backend(int(sys.argv[1]))
+
+
+async def test_a_request_on_an_idle_connection_the_node_just_closed_is_sent_again_on_a_new_one(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    """A node may close an idle keep-alive connection just as the proxy reuses it (uvicorn does
+    after 5 s); this node does it on every connection's second request."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+            await reader.readuntil(b"\r\n\r\n")  # the second request: closed as if it had been idle
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    await world.register("flaky", f"127.0.0.1:{port}")
+    try:
+        for _ in range(3):
+            async with http.get(f"{world.url}/flaky/") as response:
+                assert (response.status, await response.text()) == (200, "ok")
+    finally:
+        await world.proxy.close()  # its pooled connection, which the server waits for
+        server.close()
+        await server.wait_closed()
