@@ -121,16 +121,16 @@ class Bot:
         await self.service.close()
 
     async def run(self) -> None:
-        """Start, answer until an input ends or this task is cancelled, then stop."""
-        await self.start()
+        """Start, answer until an input ends or this task is cancelled, then stop (also after a
+        start that failed part-way, so nothing it opened is left open)."""
+        ended: list[asyncio.Future[None]] = []
         try:
+            await self.start()
             ended = [asyncio.ensure_future(chat.finished()) for chat in self.inputs]
-            try:
-                await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in ended:
-                    task.cancel()
+            await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for task in ended:
+                task.cancel()
             await self.stop()
 
 

@@ -209,3 +209,14 @@ class TestSlackInputStandIn(InputConformance):
     @pytest.fixture
     def person(self, slack):
         return slack
+
+
+async def test_input_slack_names_a_refused_token_in_one_line(slack):
+    for bot_token, app_token in [("xoxb-wrong", APP_TOKEN), (BOT_TOKEN, "xapp-wrong")]:
+        refused = SlackInput(bot_token, app_token, f"http://127.0.0.1:{slack.port}/api/")
+
+        async def receive(message):
+            raise AssertionError("nothing can arrive")
+
+        with pytest.raises(ConnectionError, match="refused a token: invalid_auth"):
+            await refused.start(receive)

@@ -2,12 +2,13 @@
 
 The greeter and the ``oncall`` command service run as real processes on a local
 registry; the user asks the bot in direct messages and in a group chat, as an
-operator would.
+operator would, and watches a topic that ``micro publish`` (the HTTP broker) feeds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 from pathlib import Path
 
@@ -67,7 +68,7 @@ class XMPPUser:
 
 
 async def test_input_xmpp_answers_refuses_strangers_and_survives_a_restart(
-    prosody, spawn, example_processes, command_suite
+    prosody, spawn, example_processes, command_suite, process_env
 ):
     bot = prosody.register("bot", "bot-pw")
     alice = prosody.register("alice", "alice-pw")
@@ -76,7 +77,7 @@ async def test_input_xmpp_answers_refuses_strangers_and_survives_a_restart(
         MICRO, "bot", "--inputs", "xmpp",
         "--xmpp-jid", bot, "--xmpp-password", "bot-pw", "--xmpp-plaintext", "yes",
         "--xmpp-server", f"127.0.0.1:{prosody.port}", "--xmpp-rooms", ROOM, "--xmpp-nick", BOT_NICK,
-        "--allow-users", alice, "--allow-rooms", ROOM, "--admins", "root@localhost",
+        "--allow-users", alice, "--allow-rooms", ROOM, "--admins", "root@localhost", "--rate", "100/60",
         ready="xmpp: online",
     )  # fmt: skip
 
@@ -90,6 +91,18 @@ async def test_input_xmpp_answers_refuses_strangers_and_survives_a_restart(
         assert await user.ask(f"{BOT_NICK}: ping", to=ROOM, room=True) == "pong"
         in_room = await user.ask(f"@{BOT_NICK} call greeter Greeter.Hello name=Ada", to=ROOM, room=True)
         assert '"message": "Hello Ada' in in_room
+
+        watching = await user.ask(f"{BOT_NICK}: watch alerts", to=ROOM, room=True)
+        assert watching.startswith("watching `alerts` here")
+        published = await asyncio.to_thread(
+            subprocess.run, [MICRO, "publish", "alerts", '{"level": "high"}'], env=process_env, timeout=60
+        )
+        assert published.returncode == 0
+        async with asyncio.timeout(15):
+            assert await user.replies.get() == '`alerts`: {"level":"high"}'
+        assert (
+            await user.ask(f"{BOT_NICK}: unwatch alerts", to=ROOM, room=True) == "stopped watching `alerts`"
+        )
     finally:
         await user.close()
 

@@ -15,6 +15,7 @@ import logging
 import re
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
@@ -64,9 +65,17 @@ class SlackInput(Input):
         """Learn the bot's own user id, then open the Socket Mode connection (made in the running loop)."""
         self._receive = receive
         self._web = AsyncWebClient(token=self._bot_token, base_url=self._api_url)
-        identity = await self._web.auth_test()
-        self.user_id = str(identity["user_id"])
         self._socket = SocketModeClient(self._app_token, web_client=self._web, logger=log)
+        try:
+            identity = await self._web.auth_test()
+            # Asked here, not in connect(), which would retry a refused token forever.
+            self._socket.wss_uri = await self._socket.issue_new_wss_url()
+        except SlackApiError as exc:
+            await self.stop()
+            raise ConnectionError(
+                f"slack: {self._api_url} refused a token: {exc.response.get('error')}"
+            ) from None
+        self.user_id = str(identity["user_id"])
         self._socket.socket_mode_request_listeners.append(self._on_request)
         await self._socket.connect()  # type: ignore[no-untyped-call]  # slack_sdk leaves it untyped
         log.info("slack: connected as %s", self.user_id)
