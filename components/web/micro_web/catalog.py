@@ -16,7 +16,7 @@ from collections import deque
 from typing import Any
 
 from micro_core import Registry
-from micro_core.registry import Event, EventType, Service, ServiceNotFound
+from micro_core.registry import Event, EventType, Service, ServiceNotFound, Watcher
 from micro_web.webservice import WEB_METADATA
 
 log = logging.getLogger("micro.web.catalog")
@@ -138,7 +138,7 @@ class Catalog:
             self.log.append(entry)
             self._tell("log", entry)
 
-    async def _follow(self, watcher: Any) -> None:
+    async def _follow(self, watcher: Watcher) -> None:
         while True:
             try:
                 async for event in watcher:
@@ -151,9 +151,25 @@ class Catalog:
                 with contextlib.suppress(Exception):
                     await watcher.close()
             await asyncio.sleep(_RETRY)
-            watcher = self.registry.watch()
-            for name in list(self._entries):  # catch up on what happened while not watching
+            try:
+                watcher = self.registry.watch()
+                listed = {service.name for service in await self.registry.list_services()}
+            except Exception as exc:
+                log.warning("registry unavailable (%s); trying again in %.0fs", exc, _RETRY)
+                watcher = _Ended()
+                continue
+            for name in sorted(listed | set(self._entries)):  # catch up on what the watch missed
                 await self._refresh(name)
+
+
+class _Ended(Watcher):
+    """A watch that could not be opened: ends at once, so the loop tries again."""
+
+    async def __anext__(self) -> Event:
+        raise StopAsyncIteration
+
+    async def close(self) -> None:
+        pass
 
 
 __all__ = ["Catalog"]
