@@ -11,14 +11,24 @@ from micro_sidecar.delivery import DEFAULT_TEMPLATE
 from micro_sidecar.sidecar import Settings, absolute, build
 
 
-def _pairs(values: tuple[str, ...]) -> dict[str, str]:
-    result = {}
+def _pairs(values: tuple[str, ...], hint: str, form: str) -> list[tuple[str, str]]:
+    """``KEY=VALUE`` texts as pairs; a text without ``=`` or a key is a usage error naming ``hint``."""
+    result = []
     for pair in values:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--metadata")
-        result[key] = value
+            raise click.BadParameter(f"{pair!r} is not {form}", param_hint=hint)
+        result.append((key, value))
     return result
+
+
+def _pushes(values: tuple[str, ...]) -> tuple[tuple[str, str | None, str], ...]:
+    """``orders@billing=/events/orders`` → ``("orders", "billing", "/events/orders")``."""
+    pushes = []
+    for key, url in _pairs(values, "--push", "TOPIC[@QUEUE]=PATH|URL"):
+        topic, _, queue = key.partition("@")
+        pushes.append((topic, queue or None, url))
+    return tuple(pushes)
 
 
 @click.command()
@@ -62,6 +72,13 @@ def _pairs(values: tuple[str, ...]) -> dict[str, str]:
     help="seconds a call to the app may take when the caller sent no deadline",
 )
 @click.option(
+    "--push",
+    "pushes",
+    multiple=True,
+    metavar="TOPIC[@QUEUE]=PATH|URL",
+    help="push each message on TOPIC to this path on the app (or URL), acked on 2xx (repeat)",
+)
+@click.option(
     "--push-timeout",
     type=float,
     default=10.0,
@@ -82,6 +99,7 @@ def sidecar(
     check_interval: float,
     template: str,
     app_timeout: float,
+    pushes: tuple[str, ...],
     push_timeout: float,
     settings: HttpSettings,
 ) -> None:
@@ -105,7 +123,7 @@ def sidecar(
             name=name,
             url=app_address.rstrip("/"),
             version=app_version,
-            metadata=_pairs(metadata),
+            metadata=dict(_pairs(metadata, "--metadata", "KEY=VALUE")),
             endpoints=listed,
             health_url=absolute(app_address, health) if health else "",
         )
@@ -118,6 +136,7 @@ def sidecar(
         check_interval=check_interval,
         app_timeout=app_timeout,
         push_timeout=push_timeout,
+        pushes=_pushes(pushes),
     )
     run_component(
         ctx,

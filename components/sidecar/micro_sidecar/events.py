@@ -8,9 +8,10 @@ the app, so delivery stays at least once whichever way the app chose.
   published to the same topic. A message is acked when its frame was written; a
   closed socket hands it back to be delivered again. A frame that is not JSON is
   answered with an error frame ``{"error": {id, code, detail, status}}``.
-- Push (``POST /subscriptions {topic, queue, url}``): the sidecar POSTs each message to
-  the app's URL with its headers, and acks only on a 2xx answer within the push
-  timeout; anything else (an error, a timeout, no answer) hands it back.
+- Push (``POST /subscriptions {topic, queue, url}``, or ``--push`` at start): the
+  sidecar POSTs each message to the app's URL with its headers, and acks only on a
+  2xx answer within the push timeout; anything else (an error, a timeout, no answer)
+  hands it back.
 - Pull (``GET /events?topic=&queue=``): a ``text/event-stream`` for apps that accept
   no inbound connection, one event per message (``id`` is its ``Micro-Id``).
 """
@@ -151,22 +152,25 @@ class Events:
         body = parse_json(await request.read())
         if not isinstance(body, dict) or not body.get("topic") or not body.get("url"):
             raise errors.BadRequest('expected {"topic": ..., "url": ..., "queue": ...}', id="micro.sidecar")
-        url = str(body["url"])
+        push = await self.push(
+            str(body["topic"]), str(body["queue"]) if body.get("queue") else None, str(body["url"])
+        )
+        return web.json_response(push.to_dict(), status=201)
+
+    async def push(self, topic: str, queue: str | None, url: str) -> Push:
+        """Push each message on ``topic`` to ``url`` (a path is on the app) from now on."""
         if "://" not in url and not self.app_url:
             raise errors.BadRequest(
                 f"{url!r} is a path, and this sidecar stands beside no app", id="micro.sidecar"
             )
         push = Push(
-            id=uuid.uuid4().hex,
-            topic=str(body["topic"]),
-            queue=str(body["queue"]) if body.get("queue") else None,
-            url=url if "://" in url else self.app_url + "/" + url.lstrip("/"),
+            uuid.uuid4().hex, topic, queue, url if "://" in url else self.app_url + "/" + url.lstrip("/")
         )
         push.subscription = await self.broker.subscribe(
-            push.topic, functools.partial(self._push, push), queue=push.queue
+            topic, functools.partial(self._push, push), queue=queue
         )
         self.pushes[push.id] = push
-        return web.json_response(push.to_dict(), status=201)
+        return push
 
     async def remove_push(self, request: web.Request) -> web.Response:
         push = self.pushes.pop(request.match_info["id"], None)

@@ -53,6 +53,8 @@ class Settings:
     app_timeout: float = 30.0
     #: Seconds a push endpoint has to answer before its message is handed back.
     push_timeout: float = 10.0
+    #: Push subscriptions made at start: (topic, queue or None, URL or a path on the app).
+    pushes: tuple[tuple[str, str | None, str], ...] = ()
 
 
 def absolute(base: str, where: str) -> str:
@@ -150,6 +152,8 @@ async def build(service: Service, settings: Settings, http_settings: HttpSetting
         push_timeout=settings.push_timeout,
         max_message=http_settings.max_body,
     )
+    for topic, queue, url in settings.pushes:
+        await events.push(topic, queue, url)
     web_app = application(http_settings, service.plugins)
     web_app.add_routes(events.routes())
     web_app.add_routes(api.routes())

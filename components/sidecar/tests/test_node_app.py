@@ -135,6 +135,16 @@ async def test_a_push_endpoint_that_times_out_gets_the_message_again(
     assert state["alerts"] == [{"slow": {"n": 1}, "delivery": 2}]
 
 
+async def test_push_subscriptions_given_at_start(start_sidecar, start_node, endpoints_file, kernel):
+    client = (await kernel("python-client")).client
+    node_port = free_port()
+    sidecar = start_sidecar(*beside(node_port, endpoints_file), "--push", "bulletins@node=/push/alerts")
+    start_node(sidecar.url, port=node_port)
+    await client.publish("bulletins", {"read": "me"})  # acked by the app: returns once it was pushed
+    state = await client.call("greeter", "Greeter.Seen", {})
+    assert state["alerts"] == [{"read": "me"}]
+
+
 async def test_health_failing_deregisters_and_recovering_registers_again(
     start_sidecar, start_node, endpoints_file, kernel, settings, http
 ):
