@@ -28,6 +28,8 @@ HANDLERS = ("rpc", "api", "http", "event")  # as micro_api.expose accepts them
 #: Endpoints every micro service has; callable, but not listed in the routes or the document.
 _HIDDEN_PREFIX = "Debug."
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: Resolutions a table remembers; past it (a scan of random paths) it resolves each afresh.
+_MAX_REMEMBERED = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,6 @@ class Known:
     name: str
     handler: str
     endpoints: Mapping[str, Endpoint]
-    versions: tuple[str, ...]
-    nodes: int
 
     @property
     def listed(self) -> list[Endpoint]:
@@ -127,19 +127,14 @@ class Table:
         for name, versions in sorted(merged.items()):
             endpoints = {e.name: e for entry in versions for e in entry.endpoints}
             http = any(n.metadata.get("protocol") == "http" for entry in versions for n in entry.nodes)
-            known = Known(
-                name,
-                "http" if http else handler,
-                endpoints,
-                tuple(sorted({e.version for e in versions})),
-                len({n.id for entry in versions for n in entry.nodes}),
-            )
+            known = Known(name, "http" if http else handler, endpoints)
             self.services[name] = known
             for endpoint in endpoints.values():
                 try:
                     routes.extend(self._metadata_routes(known, endpoint))
                 except ValueError as exc:
                     self.problems.append(str(exc))  # a service's bad metadata must not stop the gateway
+        self._resolved: dict[tuple[str, str, str], Route | str] = {}
         self.routes: list[MetadataRoute] = []
         owners: dict[tuple[str, frozenset[str], frozenset[str]], MetadataRoute] = {}
         for route in sorted(routes, key=MetadataRoute.rank):
@@ -151,6 +146,7 @@ class Table:
                     f"{route.service} {route.endpoint}: {route.template} is already served by "
                     f"{first.service} {first.endpoint}"
                 )
+        self._by_host = any(route.hosts for route in self.routes)
 
     def _metadata_routes(self, known: Known, endpoint: Endpoint) -> list[MetadataRoute]:
         meta = endpoint.metadata
@@ -186,24 +182,48 @@ class Table:
     # --- resolving -----------------------------------------------------------------------
 
     def resolve(self, method: str, host: str, path: str) -> Route:
-        """The route for a request; :class:`~micro_core.errors.NotFound` saying what was tried."""
+        """The route for a request; :class:`~micro_core.errors.NotFound` saying what was tried.
+
+        Answers are remembered (bounded) for the life of this table: the same paths come
+        again and again, and a table is replaced, not changed, when the registry changes.
+        """
+        key = (method, host if self._by_host else "", path)
+        known = self._resolved.get(key)
+        if known is None:
+            try:
+                known = self._resolve(method, host, path)
+            except errors.NotFound as exc:
+                known = exc.detail
+            if len(self._resolved) < _MAX_REMEMBERED:
+                self._resolved[key] = known
+        if isinstance(known, str):
+            raise errors.NotFound(known, id="micro.api")
+        return known
+
+    def _resolve(self, method: str, host: str, path: str) -> Route:
         for route in self.routes:
             params = route.match(method, host, path)
             if params is not None:
                 return Route(
                     route.service, route.endpoint, route.handler, route.stream, params, route.timeout
                 )
+        first = path.lstrip("/").split("/", 1)[0]
+        whole = self.services.get(f"{self.namespace}.{first}" if self.namespace else first)
+        if whole is not None and whole.handler in ("http", "event"):
+            return Route(whole.name, "", whole.handler)  # the service takes every path under its name
         tried: list[str] = []
         for candidate in candidates(path, self.namespace):
             known = self.services.get(candidate.service)
             if known is None:
                 tried.append(f"{candidate}: service not registered")
                 continue
-            if known.handler in ("http", "event"):
-                return Route(known.name, "", known.handler)
             endpoint = known.endpoints.get(candidate.endpoint)
             if endpoint is None:
                 tried.append(f"{candidate}: no such endpoint")
+                continue
+            if endpoint.metadata.get("path"):
+                # Its own routes may limit methods and hosts: the resolver must not go round them.
+                tried.append(f"{candidate}: served only at {endpoint.metadata['path']}")
                 continue
             handler = endpoint.metadata.get("handler") or known.handler
             if handler not in HANDLERS:
@@ -214,7 +234,11 @@ class Table:
         raise errors.NotFound(self._no_route(method, path, tried), id="micro.api")
 
     def _no_route(self, method: str, path: str, tried: list[str]) -> str:
-        registered = ", ".join(self.services) or "none"
+        # Services with nothing to route to (a broker's subscriptions) would only be noise here.
+        routable = [
+            name for name, known in self.services.items() if known.endpoints or known.handler == "http"
+        ]
+        registered = ", ".join(routable) or "none"
         what = "; ".join(tried) if tried else "the path names no service"
         return f"no route for {method} {path}: tried {what} (registered: {registered})"
 

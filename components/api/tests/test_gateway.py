@@ -13,6 +13,8 @@ import urllib.request
 import aiohttp
 import pytest
 
+from micro_core.testing.processes import wait_until
+
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -124,6 +126,12 @@ async def test_a_metadata_route_only_answers_its_method(gateway, http):
     status, _, body = await call(http, "DELETE", f"{gateway.url}/items/42")
     assert status == 404
     assert 'tried service "items"' in json.loads(body)["detail"]
+
+
+async def test_an_endpoint_with_its_own_route_is_not_reached_around_it(gateway, http):
+    status, _, body = await call(http, "POST", f"{gateway.url}/shop/shop/lookup", json={"id": "1"})
+    assert status == 404
+    assert 'service "shop" endpoint "Shop.Lookup": served only at /items/{id}' in json.loads(body)["detail"]
 
 
 async def test_the_api_handler_hands_over_the_whole_request(gateway, http):
@@ -274,7 +282,7 @@ async def test_health_ready_routes_and_docs(gateway, http):
     assert status == 200 and json.loads(body)["status"] == "ready"
     routes = gateway.routes()
     item = {"path": "/items/{id}", "methods": ["GET"], "hosts": [], "service": "shop"}
-    assert {**item, "endpoint": "Shop.Item", "handler": "rpc", "stream": False} in routes
+    assert {**item, "endpoint": "Shop.Lookup", "handler": "rpc", "stream": False} in routes
     assert any(r["path"] == "/greeter/hello" and r["endpoint"] == "Greeter.Hello" for r in routes)
     assert not any(r["endpoint"].startswith("Debug.") for r in routes)
     status, _, page = await call(http, "GET", f"{gateway.url}/docs")
@@ -297,15 +305,19 @@ async def test_every_listed_route_answers_and_the_document_names_only_those(gate
 def test_the_start_prints_the_route_table(gateway):
     log = gateway.process.log_path.read_text()
     assert re.search(r"micro api listening on http://127\.0\.0\.1:\d+ \(\d+ services, \d+ routes\)", log)
-    assert re.search(r"GET\s+/items/\{id\}\s+-> rpc\s+shop Shop.Item", log)
+    assert re.search(r"GET\s+/items/\{id\}\s+-> rpc\s+shop Shop.Lookup", log)
 
 
 def test_one_access_log_line_per_request(gateway):
     with urllib.request.urlopen(f"{gateway.url}/health?probe=log") as response:
         rid = response.headers["X-Request-Id"]
-    lines = [line for line in gateway.process.log_path.read_text().splitlines() if rid in line]
-    assert len(lines) == 1
-    fields = json.loads(lines[0].removeprefix("micro.http.access: "))
+
+    def logged() -> list[str]:  # lines are written in batches, within 0.2 s
+        return [line for line in gateway.process.log_path.read_text().splitlines() if rid in line]
+
+    wait_until(lambda: bool(logged()), 5, "the access-log line")
+    [line] = logged()
+    fields = json.loads(line.removeprefix("micro.http.access: "))
     assert (fields["method"], fields["path"], fields["status"]) == ("GET", "/health", 200)
 
 
@@ -321,7 +333,9 @@ def test_micro_api_runs_from_the_micro_command_with_global_flags(stack, micro):
     finally:
         stack.env = original
     cli.wait_for("greeter")
-    request = urllib.request.Request(f"{cli.url}/greeter/hello", data=b'{"name": "Cli"}')
+    request = urllib.request.Request(
+        f"{cli.url}/greeter/hello", data=b'{"name": "Cli"}', headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request) as response:
         assert json.load(response)["message"] == "Hello Cli, from someone's greeter"
     cli.process.stop()

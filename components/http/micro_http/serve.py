@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.handlers
 import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,12 +22,16 @@ from aiohttp import web
 
 from micro_core import Options, Plugins, Service, run
 from micro_core.transport.http import split_address
+from micro_http.edge import access_log
 from micro_http.plugins import http_plugins
 
 log = logging.getLogger("micro.http")
 
 #: Seconds a stopping app waits for requests in flight.
 SHUTDOWN_GRACE = 10.0
+#: Seconds access-log lines may wait in memory before they are written, in one write.
+ACCESS_LOG_FLUSH = 0.2
+_FORMAT = "%(name)s: %(message)s"
 
 Build = Callable[[Service], Awaitable[web.Application]]
 
@@ -88,6 +93,23 @@ async def serve(
         await runner.cleanup()
 
 
+def _buffer_access_log() -> logging.handlers.MemoryHandler:
+    """Access-log lines go out in batches: a write per request (with its flush) costs a
+    syscall, and measured under load it halved the gateway's throughput."""
+    stream = logging.StreamHandler()
+    stream.setFormatter(logging.Formatter(_FORMAT))
+    buffer = logging.handlers.MemoryHandler(1024, flushLevel=logging.ERROR, target=stream, flushOnClose=True)
+    access_log.addHandler(buffer)
+    access_log.propagate = False
+    return buffer
+
+
+async def _flush_every(handler: logging.Handler, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        handler.flush()
+
+
 def run_component(
     ctx: click.Context,
     name: str,
@@ -101,17 +123,19 @@ def run_component(
     :param name: the kernel service's name (the component is a client, it does not register).
     :param build: makes the app from the connected service; its cleanup hooks run at stop.
     """
-    logging.basicConfig(
-        level=os.environ.get("MICRO_LOG_LEVEL", "INFO").upper(), format="%(name)s: %(message)s"
-    )
+    logging.basicConfig(level=os.environ.get("MICRO_LOG_LEVEL", "INFO").upper(), format=_FORMAT)
     service = kernel(name, global_flags(ctx))
 
     async def main() -> None:
+        buffer = _buffer_access_log()
+        flusher = asyncio.create_task(_flush_every(buffer, ACCESS_LOG_FLUSH))
         await service.connect()
         try:
             app = await build(service)
             await serve(app, address, on_listening=on_listening)
         finally:
+            flusher.cancel()
+            buffer.close()  # flushes what is left
             await service.close()
 
     run(main())

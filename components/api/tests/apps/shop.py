@@ -67,6 +67,10 @@ class Shop:
             raise errors.NotFound(f"no item {req.id}")
         return Item(req.id, f"item {req.id}", context.metadata().get("X-Request-Id", ""))
 
+    async def lookup(self, req: ItemRequest) -> Item:
+        """The same as ``item``, at its own route ``GET /items/{id}`` (so the resolver skips it)."""
+        return await self.item(req)
+
     async def count(self, req: CountRequest) -> AsyncIterator[Tick]:
         if not 0 <= req.to <= 1000:
             raise errors.BadRequest("to must be within 0..1000")
@@ -106,7 +110,7 @@ async def main(name: str) -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     service = Service(name, handlers=[Shop()])
     if name == "shop":  # its other instances are reached through the resolver only
-        expose(service, "Shop.Item", path="/items/{id}", method="GET")
+        expose(service, "Shop.Lookup", path="/items/{id}", method="GET")
         expose(service, "Shop.Page", path="/pages/{name}", handler="api")
         expose(service, "Shop.Sleep", path="/sleep", method="POST", timeout=0.3)
     loop = asyncio.get_running_loop()

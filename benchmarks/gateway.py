@@ -1,0 +1,256 @@
+"""``micro api``: the gateway in front of the greeter against aiohttp's bare handler and the direct call.
+
+- **throughput**: wrk ``GET /greeter/hello?name=…`` through ``micro api`` (the query
+  becomes the request, the reply is 100 bytes of JSON) at 1/16/64 connections, in
+  alternating rounds with a bare aiohttp handler answering the same 100 bytes, run on
+  uvloop as the gateway is. Both servers on core 0; wrk and the greeter on core 1, so
+  the ratio compares the HTTP server's own work with the gateway's (routing,
+  translation, the RPC hop's client side, the access log). Target: ≥ 0.7x the bare rate.
+- **latency**: the same call made directly with the micro client from this process at
+  the same concurrency; target: the gateway's p50 at one connection ≤ 2x the direct p50.
+- **500 services**: the gateway's resident memory with 500 registered services (each
+  with two endpoints), and the time to build the route table and OpenAPI document for
+  them (in this process, from the same entries), plus the first ``/openapi.json`` served.
+
+``python -m benchmarks.gateway PORT`` serves the bare handler (the baseline process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+from aiohttp import web
+
+from benchmarks import web as web_bench
+from benchmarks.harness import ROOT, Result, drive, measure, median_round
+from micro_api.openapi import document
+from micro_api.routes import Table
+from micro_core import Service, run
+from micro_core.registry import Endpoint, Node, Value
+from micro_core.registry import Service as Entry
+from micro_core.registry.local import LocalRegistry
+from micro_core.testing.processes import ServerProcess, free_port, wait_until
+
+GROUP = "gateway"
+GREETER = ROOT / "examples" / "greeter" / "greeter.py"
+#: The name that makes the greeter's reply exactly 100 bytes of JSON.
+NAME = "A" * 31
+REPLY_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Plan:
+    seconds: int
+    rounds: int
+    connections: tuple[int, ...]
+    calls: int
+    services: int
+
+
+FULL = Plan(seconds=5, rounds=3, connections=(1, 16, 64), calls=20000, services=500)
+QUICK = Plan(seconds=2, rounds=1, connections=(1, 64), calls=2000, services=500)
+
+
+def bare_reply() -> bytes:
+    """What the greeter answers, byte for byte in size: the bare handler sends the same."""
+    body = msgspec.json.encode({"message": f"Hello {NAME}, from someone's greeter", "node": "pid 1234567"})
+    return body + b" " * (REPLY_SIZE - len(body))
+
+
+def bare_app() -> web.Application:
+    body = bare_reply()
+
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/greeter/hello", hello)
+    return app
+
+
+async def _serve_bare(port: int) -> None:
+    runner = web.AppRunner(bare_app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+
+@contextmanager
+def _process(
+    argv: list[str], env: dict[str, str], directory: str, name: str, port: int, ready: str = ""
+) -> Iterator[ServerProcess]:
+    log = Path(directory) / f"{name}.log"
+    process = ServerProcess(argv, port=port, env=env, cwd=ROOT, log_path=log, name=name, ready_text=ready)
+    with process:
+        yield process
+
+
+@contextmanager
+def _world(directory: str) -> Iterator[tuple[dict[str, str], str, str]]:
+    """The greeter (core 1), the gateway and the bare server (core 0); yields env and both URLs."""
+    env = {
+        "MICRO_REGISTRY": "local",
+        "MICRO_REGISTRY_ADDRESS": str(Path(directory) / "registry"),
+        "MICRO_LOG_LEVEL": "INFO",
+    }
+    gateway_port, bare_port = free_port(), free_port()
+    greeter = web_bench._pinned(1, [sys.executable, str(GREETER)])
+    gateway = web_bench._pinned(
+        0, [sys.executable, "-m", "micro_api", "--address", f"127.0.0.1:{gateway_port}"]
+    )
+    bare = web_bench._pinned(0, [sys.executable, "-m", "benchmarks.gateway", str(bare_port)])
+    with (
+        _process(greeter, env, directory, "greeter", free_port(), "serving on"),
+        _process(gateway, env, directory, "gateway", gateway_port),
+        _process(bare, env, directory, "bare", bare_port),
+    ):
+        url = f"http://127.0.0.1:{gateway_port}"
+        wait_until(
+            lambda: b"Greeter.Hello" in urllib.request.urlopen(f"{url}/routes").read(), 20, "greeter route"
+        )
+        query = f"/greeter/hello?name={NAME}"
+        yield env, url + query, f"http://127.0.0.1:{bare_port}{query}"
+
+
+def wrk_case(name: str, url: str, connections: int, seconds: int) -> Result:
+    done, elapsed, p50, p99 = web_bench.wrk(url, seconds, connections)
+    result = Result(
+        GROUP, name, done, elapsed, p50, p99, {"connections": connections, "reply_bytes": REPLY_SIZE}
+    )
+    return result
+
+
+async def direct_case(env: dict[str, str], connections: int, plan: Plan) -> Result:
+    client = Service("bench-direct", registry="local", registry_address=env["MICRO_REGISTRY_ADDRESS"])
+    await client.connect()
+    try:
+
+        async def call() -> None:
+            await client.client.call("greeter", "Greeter.Hello", {"name": NAME})
+
+        done, seconds, latencies = await drive(call, connections, plan.calls, plan.seconds)
+    finally:
+        await client.close()
+    return measure(GROUP, "direct micro client call", done, seconds, latencies, connections=connections)
+
+
+async def throughput_cases(plan: Plan) -> list[Result]:
+    results: list[Result] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-gateway-") as directory,
+        _world(directory) as (env, gateway, bare),
+    ):
+        await asyncio.to_thread(web_bench.wrk, gateway, 1, 8)  # warm up the selector cache and connections
+        for connections in plan.connections:
+            rounds: dict[str, list[Result]] = {"gateway": [], "bare": []}
+            for _ in range(plan.rounds):
+                rounds["bare"].append(
+                    await asyncio.to_thread(wrk_case, "aiohttp bare handler", bare, connections, plan.seconds)
+                )
+                rounds["gateway"].append(
+                    await asyncio.to_thread(
+                        wrk_case, "micro api -> greeter", gateway, connections, plan.seconds
+                    )
+                )
+            through, baseline = median_round(rounds["gateway"]), median_round(rounds["bare"])
+            direct = await direct_case(env, connections, plan)
+            through.ratios["aiohttp bare handler"] = through.rate / baseline.rate
+            through.ratios["p50 / direct call p50"] = through.p50_ms / direct.p50_ms if direct.p50_ms else 0.0
+            results += [baseline, direct, through]
+    return results
+
+
+async def _register(registry_dir: Path, count: int) -> list[Entry]:
+    """``count`` services with two endpoints each, registered as their own processes would be."""
+    registry = LocalRegistry(str(registry_dir))
+    await registry.connect()
+    shape = Value(
+        "", "Request", [Value("name", "string"), Value("count", "int64"), Value("tags", "[]string")]
+    )
+    entries = []
+    for index in range(count):
+        entry = Entry(
+            name=f"svc{index:03d}",
+            version="1",
+            endpoints=[Endpoint(f"Svc{index:03d}.Get", shape, shape), Endpoint("Items.List", shape, shape)],
+            nodes=[Node(id=str(uuid.uuid4()), address=f"127.0.0.1:{20000 + index}")],
+        )
+        await registry.register(entry, 600)
+        entries.append(entry)
+    await registry.close()
+    return entries
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def services_cases(plan: Plan) -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-500-") as directory:
+        registry = Path(directory) / "registry"
+        entries = await _register(registry, plan.services)
+        started = time.perf_counter()
+        document(Table(entries))
+        build = time.perf_counter() - started
+        env = {
+            "MICRO_REGISTRY": "local",
+            "MICRO_REGISTRY_ADDRESS": str(registry),
+            "MICRO_LOG_LEVEL": "WARNING",
+        }
+        empty = {**env, "MICRO_REGISTRY_ADDRESS": str(Path(directory) / "empty")}
+        port, idle_port = free_port(), free_port()
+        api_argv = [sys.executable, "-m", "micro_api", "--address", f"127.0.0.1:{port}"]
+        idle_argv = [sys.executable, "-m", "micro_api", "--address", f"127.0.0.1:{idle_port}"]
+        with (
+            _process(api_argv, env, directory, "api", port) as api,
+            _process(idle_argv, empty, directory, "idle", idle_port) as idle,
+        ):
+            started = time.perf_counter()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json") as response:
+                paths = len(msgspec.json.decode(response.read())["paths"])
+            served = time.perf_counter() - started
+            assert api.process is not None and idle.process is not None
+            rss, idle_rss = _rss_kib(api.process.pid), _rss_kib(idle.process.pid)
+    params = {"rss_mib": round(rss / 1024, 1), "idle_rss_mib": round(idle_rss / 1024, 1)}
+    memory = Result(GROUP, f"gateway memory, {plan.services} services", 1, 1.0, 0.0, 0.0, params)
+    memory.ratios["rss / idle gateway rss"] = rss / idle_rss if idle_rss else 0.0
+    openapi = Result(
+        GROUP,
+        f"OpenAPI build, {plan.services} services",
+        1,
+        build,
+        build * 1e3,
+        served * 1e3,
+        {"paths": paths},
+        note="p50_ms: route table + document built in-process; p99_ms: the first GET /openapi.json",
+    )
+    return [memory, openapi]
+
+
+async def gateway_cases(quick: bool, skipped: list[str]) -> list[Result]:
+    plan = QUICK if quick else FULL
+    results: list[Result] = []
+    try:
+        results += await throughput_cases(plan)
+    except web_bench.Unavailable as exc:
+        skipped.append(f"gateway throughput: {exc}")
+    results += await services_cases(plan)
+    return results
+
+
+if __name__ == "__main__":
+    run(_serve_bare(int(sys.argv[1])))
