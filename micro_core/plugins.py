@@ -23,6 +23,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
@@ -128,7 +129,7 @@ class Plugins:
         autoload: bool | None = None,
         blocked: Iterable[str] | None = None,
         environ: Mapping[str, str] | None = None,
-        extra_hookspecs: Iterable[object] = (),
+        extra_hookspecs: Iterable[ModuleType | type] = (),
     ) -> None:
         """``extra_hookspecs``: modules of further hook specifications (a library's own hooks),
         added before any plugin is loaded, so that plugins implementing them pass the check."""

@@ -609,7 +609,8 @@ class GRPCTransport(Transport):
         limits = self.limits
         return [
             *self._options(),
-            ("grpc.max_metadata_size", limits.max_header_bytes),
+            ("grpc.max_metadata_size", limits.max_header_bytes),  # soft: the server may still take it
+            ("grpc.absolute_max_metadata_size", limits.max_header_bytes),  # hard: refused
             ("grpc.max_connection_idle_ms", int(limits.idle_timeout * 1000)),
             ("grpc.server_handshake_timeout_ms", int(limits.header_timeout * 1000)),
             ("grpc.so_reuseport", 0),  # without it gRPC would share a port another server holds

@@ -17,10 +17,15 @@ import grpc.aio
 import pytest
 
 from micro_core import errors, headers
-from micro_core.testing.conformance.transport import SecureTransport, TLSConformance, TransportConformance
+from micro_core.testing.conformance.transport import (
+    SecureTransport,
+    TLSConformance,
+    TransportConformance,
+    error_of,
+)
 from micro_core.testing.plugin import StartService
 from micro_core.testing.processes import free_port
-from micro_core.transport import Connection, EndOfStream, Listener, Message, Stream
+from micro_core.transport import Connection, EndOfStream, Listener, Message, ServerLimits, Stream
 from micro_transport_grpc import GRPCTransport, endpoint_of
 
 LIMIT = 64 * 1024
@@ -538,3 +543,17 @@ async def test_a_draining_server_refuses_new_streams_as_it_refuses_new_calls(
         async with service.client.stream("counter", "Countdown.Count", 3, address=at) as numbers:
             [n async for n in numbers]
     assert await running == "done" and await draining
+
+
+async def test_metadata_beyond_the_server_limit_is_refused_and_the_server_keeps_serving() -> None:
+    """The HTTP transport's header limit (ServerLimits.max_header_bytes) holds on gRPC too."""
+    server = GRPCTransport(limits=ServerLimits(max_header_bytes=16 * 1024))
+    listener = await server.listen("127.0.0.1:0", Recorder())
+    connection = await GRPCTransport().dial(listener.address, timeout=10)
+    try:
+        refused = await connection.call(Message({"X-Big": "a" * 64 * 1024}, b"big"), timeout=10)
+        assert error_of(refused).code == 413 and "metadata size" in error_of(refused).detail
+        assert (await connection.call(Message({"X-Small": "a"}, b"small"), timeout=10)).body == b"small"
+    finally:
+        await connection.close()
+        await listener.close()
