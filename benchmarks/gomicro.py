@@ -5,7 +5,7 @@ alternating rounds: Go Micro client → Go Micro server (both v5.30.0, HTTP tran
 the peer in ``tests/gomicro``), micro's default path (micro client → micro server over
 HTTP, found through the registry), and micro's client → the Go Micro server (through
 the pool of one-call connections that Go Micro nodes get). micro's rows carry their
-ratio to the Go baseline of the same round.
+ratio to the Go baseline of the same round (the median rounds' rates).
 
 The Go client runs in its own process and times itself; the peer is built (or taken
 from ``.cache/gomicro``) by ``tests/gomicro/build.py``.
@@ -85,22 +85,24 @@ def bench_go_client(server: GoServer, concurrency: int, plan: Plan) -> Result:
     body = msgspec.json.encode(payload(SIZE)).decode()
     argv = [str(server.binary), "call", "-registry", "memory", "-address", server.address]
     argv += ["-service", GO_SERVICE, "-endpoint", "Greeter.Echo", "-body", body]
-    argv += ["-count", str(plan.calls), "-concurrency", str(concurrency)]
+    argv += ["-count", str(plan.calls), "-concurrency", str(concurrency), "-timeout", "1s"]
     done = subprocess.run(argv, env=server.env, capture_output=True, text=True, timeout=120)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"the Go Micro client failed: {done.stderr[-1000:]}")
     report = json.loads(lines[-1])
-    if report["failures"]:
-        raise RuntimeError(f"the Go Micro client saw {report['failures']} failures: {report['errors']}")
+    # Go Micro v5's server leaves a request unanswered now and then (see NodePool's _REST):
+    # those calls time out after 1 s, count as not done, and are named in the note.
+    lost = report["failures"]
     return Result(
         "gomicro",
         "Go Micro client -> Go Micro server",
-        report["calls"],
+        report["calls"] - lost,
         report["seconds"],
         report["p50_ms"],
         report["p99_ms"],
         {"payload": SIZE, "concurrency": concurrency},
+        note=f"{lost} calls timed out in Go Micro's server" if lost else "",
     )
 
 
