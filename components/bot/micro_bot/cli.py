@@ -75,6 +75,8 @@ def _command(declared: list[Option]) -> click.Command:
             bot = Bot.from_options(options)
         except (ValueError, InputNotFound) as exc:
             raise click.UsageError(str(exc)) from None
+        except (ImportError, TypeError) as exc:  # an installed command is broken: name it, in one line
+            raise click.ClickException(str(exc)) from None
         try:
             run(_serve(bot))
         except ConnectionError as exc:  # an input or the registry cannot be reached: say which, in one line

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 
 from micro_bot import Policy
+from micro_core.registry import Node
+from micro_core.registry import Service as Entry
 from micro_core.testing import EventRecorder
 
 ADMIN = Policy.of(admins=["root"])
@@ -102,6 +104,10 @@ async def test_command_health(micro_bot, micro_service):
     service = await micro_service(Shop(), name="shop")
     health = await chat.say("health shop")
     assert service.id in health and "ok" in health
+    gone = Entry("shop", "latest", nodes=[Node("shop-gone", f"{service.address}-gone")])
+    await service.registry.register(gone, 30)
+    both = await chat.say("health shop")
+    assert "shop-gone" in both and "failing: " in both and "ok" in both
 
 
 async def test_command_stats(micro_bot, micro_service):

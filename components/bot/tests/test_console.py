@@ -61,13 +61,16 @@ def test_input_console_from_the_command_line(process_env):
     ]
 
 
-def test_a_missing_input_setting_is_one_line_of_usage(process_env):
-    done = subprocess.run(
-        [MICRO, "bot", "--inputs", "xmpp"], env=process_env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 2
-    assert "the xmpp input needs --xmpp-jid user@domain and --xmpp-password" in done.stderr
-    assert "Traceback" not in done.stderr
+def test_a_missing_input_or_setting_is_one_line_of_usage(process_env):
+    for inputs, said in [
+        ("xmpp", "the xmpp input needs --xmpp-jid user@domain and --xmpp-password"),
+        ("nosuch", "no bot input 'nosuch'; installed: console, slack, xmpp"),
+        ("", "no inputs: choose them with --inputs or MICRO_BOT_INPUTS (e.g. xmpp,slack)"),
+    ]:
+        done = subprocess.run(
+            [MICRO, "bot", "--inputs", inputs], env=process_env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr
 
 
 def test_input_console_finds_services_through_micro_s_global_flags(process_env, example_processes, tmp_path):

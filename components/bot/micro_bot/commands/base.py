@@ -103,7 +103,10 @@ def load_commands() -> list[Command]:
     """One instance of each installed command; a broken entry point fails loudly, naming it."""
     commands = []
     for ep in sorted(entry_points(group=COMMANDS_GROUP), key=lambda ep: ep.name):
-        cls = ep.load()
+        try:
+            cls = ep.load()
+        except Exception as exc:
+            raise ImportError(f"bot command {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
         if not (isinstance(cls, type) and issubclass(cls, Command)):
             raise TypeError(f"bot command {ep.name!r} ({ep.value}) is not a micro_bot Command class")
         command = cls()
