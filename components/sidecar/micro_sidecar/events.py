@@ -85,6 +85,7 @@ class Events:
         self.pushes: dict[str, Push] = {}
         self._http = http
         self._sockets: set[web.WebSocketResponse] = set()
+        self._closing = asyncio.Event()  # ends the event streams at shutdown
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -218,8 +219,9 @@ class Events:
 
         subscription = await self.broker.subscribe(topic, forward, queue=queue)
         try:
-            while True:
-                await asyncio.sleep(HEARTBEAT)
+            while not self._closing.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), HEARTBEAT)
                 async with lock:
                     await stream.write(b": ping\n\n")
         except ConnectionError:
@@ -229,7 +231,8 @@ class Events:
         return stream
 
     async def close(self) -> None:
-        """End every push subscription and websocket."""
+        """End every push subscription, websocket and event stream."""
+        self._closing.set()
         for push in list(self.pushes.values()):
             if push.subscription is not None:
                 with contextlib.suppress(Exception):

@@ -216,9 +216,10 @@ async def test_a_killed_app_is_a_502_naming_it_and_the_sidecar_keeps_serving(
 
 
 async def test_a_sigtermed_sidecar_deregisters_the_app_first(
-    start_sidecar, start_node, endpoints_file, kernel
+    start_sidecar, start_node, endpoints_file, kernel, http
 ):
-    registry = (await kernel("python-client")).registry
+    python = await kernel("python-client")
+    registry = python.registry
     node_port = free_port()
     sidecar = start_sidecar(
         *beside(node_port, endpoints_file),
@@ -226,10 +227,19 @@ async def test_a_sigtermed_sidecar_deregisters_the_app_first(
     )
     start_node(sidecar.url, port=node_port)
     await eventually(lambda: registered(registry, "greeter"), 10, "greeter registered")
+    await eventually(
+        lambda: _ready(lambda: python.client.call("greeter", "Greeter.Seen", {})), 20, "websocket"
+    )
+    events = await http.get(f"{sidecar.url}/events?topic=news")  # an open event stream, too
+    assert events.status == 200
 
     sidecar.process.signal(signal.SIGTERM)
+    stopping = time.monotonic()
     assert sidecar.process.process is not None
     assert await asyncio.to_thread(sidecar.process.process.wait, 20) == 0
+    # The open websocket and event stream end at once, not after the 10 s grace.
+    assert time.monotonic() - stopping < 5
+    events.close()
     # Gone long before its 120 s TTL: deregistered, not expired.
     assert not await registered(registry, "greeter")
     log = sidecar.logged()
