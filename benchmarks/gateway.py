@@ -1,16 +1,20 @@
 """``micro api``: the gateway in front of the greeter against aiohttp's bare handler and the direct call.
 
 - **throughput**: wrk ``GET /greeter/hello?name=…`` through ``micro api`` (the query
-  becomes the request, the reply is 100 bytes of JSON) at 1/16/64 connections, in
-  alternating rounds with a bare aiohttp handler answering the same 100 bytes, run on
-  uvloop as the gateway is. Both servers on core 0; wrk and the greeter on core 1, so
-  the ratio compares the HTTP server's own work with the gateway's (routing,
-  translation, the RPC hop's client side, the access log). Target: ≥ 0.7x the bare rate.
+  becomes the request, the reply is 100 bytes of JSON, the access log on) at 1/16/64
+  connections, in alternating rounds with a bare aiohttp handler answering the same 100
+  bytes, run on uvloop as the gateway is. Target: ≥ 0.7x the bare rate. Each row also
+  carries the server process's CPU time per request (from ``/proc``), which the load of
+  a shared machine moves far less than the rates: the gateway's includes its RPC hop's
+  client side; the greeter's own CPU is given apart.
 - **latency**: the same call made directly with the micro client from this process at
   the same concurrency; target: the gateway's p50 at one connection ≤ 2x the direct p50.
 - **500 services**: the gateway's resident memory with 500 registered services (each
-  with two endpoints), and the time to build the route table and OpenAPI document for
-  them (in this process, from the same entries), plus the first ``/openapi.json`` served.
+  with two endpoints) against an idle gateway's, and the time to build the route table
+  and OpenAPI document for them (in this process), plus the first ``/openapi.json`` served.
+
+No process is pinned to a core: on this shared machine other sessions' work lands on
+either core, and a pinned server waits for its core while the other idles.
 
 ``python -m benchmarks.gateway PORT`` serves the bare handler (the baseline process).
 """
@@ -18,6 +22,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -96,39 +101,72 @@ def _process(
         yield process
 
 
+@dataclass(frozen=True)
+class Target:
+    """A URL to load and the processes whose CPU time it costs (the server, its upstream)."""
+
+    url: str
+    pid: int
+    upstream_pid: int = 0
+
+
+@dataclass(frozen=True)
+class World:
+    env: dict[str, str]
+    gateway: Target
+    bare: Target
+
+
+def _pid(process: ServerProcess) -> int:
+    assert process.process is not None
+    return process.process.pid
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far (``/proc/PID/stat`` fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def _world(directory: str) -> Iterator[tuple[dict[str, str], str, str]]:
-    """The greeter (core 1), the gateway and the bare server (core 0); yields env and both URLs."""
+def _world(directory: str) -> Iterator[World]:
+    """The greeter, the gateway and the bare server, each in its own process."""
     env = {
         "MICRO_REGISTRY": "local",
         "MICRO_REGISTRY_ADDRESS": str(Path(directory) / "registry"),
         "MICRO_LOG_LEVEL": "INFO",
     }
     gateway_port, bare_port = free_port(), free_port()
-    greeter = web_bench._pinned(1, [sys.executable, str(GREETER)])
-    gateway = web_bench._pinned(
-        0, [sys.executable, "-m", "micro_api", "--address", f"127.0.0.1:{gateway_port}"]
-    )
-    bare = web_bench._pinned(0, [sys.executable, "-m", "benchmarks.gateway", str(bare_port)])
+    greeter = [sys.executable, str(GREETER)]
+    gateway = [sys.executable, "-m", "micro_api", "--address", f"127.0.0.1:{gateway_port}"]
+    bare = [sys.executable, "-m", "benchmarks.gateway", str(bare_port)]
     with (
-        _process(greeter, env, directory, "greeter", free_port(), "serving on"),
-        _process(gateway, env, directory, "gateway", gateway_port),
-        _process(bare, env, directory, "bare", bare_port),
+        _process(greeter, env, directory, "greeter", free_port(), "serving on") as greeter_process,
+        _process(gateway, env, directory, "gateway", gateway_port) as gateway_process,
+        _process(bare, env, directory, "bare", bare_port) as bare_process,
     ):
         url = f"http://127.0.0.1:{gateway_port}"
         wait_until(
             lambda: b"Greeter.Hello" in urllib.request.urlopen(f"{url}/routes").read(), 20, "greeter route"
         )
         query = f"/greeter/hello?name={NAME}"
-        yield env, url + query, f"http://127.0.0.1:{bare_port}{query}"
+        yield World(
+            env,
+            Target(url + query, _pid(gateway_process), _pid(greeter_process)),
+            Target(f"http://127.0.0.1:{bare_port}{query}", _pid(bare_process)),
+        )
 
 
-def wrk_case(name: str, url: str, connections: int, seconds: int) -> Result:
-    done, elapsed, p50, p99 = web_bench.wrk(url, seconds, connections)
-    result = Result(
-        GROUP, name, done, elapsed, p50, p99, {"connections": connections, "reply_bytes": REPLY_SIZE}
-    )
-    return result
+def wrk_case(name: str, target: Target, connections: int, seconds: int) -> Result:
+    """One wrk run, with the CPU time the server (and its upstream) spent per request."""
+    before = _cpu_seconds(target.pid), _cpu_seconds(target.upstream_pid) if target.upstream_pid else 0.0
+    done, elapsed, p50, p99 = web_bench.wrk(target.url, seconds, connections)
+    params: dict[str, object] = {"connections": connections, "reply_bytes": REPLY_SIZE}
+    params["cpu_us_per_request"] = round((_cpu_seconds(target.pid) - before[0]) / done * 1e6, 1)
+    if target.upstream_pid:
+        upstream = _cpu_seconds(target.upstream_pid) - before[1]
+        params["upstream_cpu_us_per_request"] = round(upstream / done * 1e6, 1)
+    return Result(GROUP, name, done, elapsed, p50, p99, params)
 
 
 async def direct_case(env: dict[str, str], connections: int, plan: Plan) -> Result:
@@ -147,26 +185,26 @@ async def direct_case(env: dict[str, str], connections: int, plan: Plan) -> Resu
 
 async def throughput_cases(plan: Plan) -> list[Result]:
     results: list[Result] = []
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-gateway-") as directory,
-        _world(directory) as (env, gateway, bare),
-    ):
-        await asyncio.to_thread(web_bench.wrk, gateway, 1, 8)  # warm up the selector cache and connections
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as directory, _world(directory) as world:
+        await asyncio.to_thread(web_bench.wrk, world.gateway.url, 1, 8)  # warm up caches and connections
         for connections in plan.connections:
             rounds: dict[str, list[Result]] = {"gateway": [], "bare": []}
             for _ in range(plan.rounds):
-                rounds["bare"].append(
-                    await asyncio.to_thread(wrk_case, "aiohttp bare handler", bare, connections, plan.seconds)
+                bare = await asyncio.to_thread(
+                    wrk_case, "aiohttp bare handler", world.bare, connections, plan.seconds
                 )
-                rounds["gateway"].append(
-                    await asyncio.to_thread(
-                        wrk_case, "micro api -> greeter", gateway, connections, plan.seconds
-                    )
+                through = await asyncio.to_thread(
+                    wrk_case, "micro api -> greeter", world.gateway, connections, plan.seconds
                 )
+                rounds["bare"].append(bare)
+                rounds["gateway"].append(through)
             through, baseline = median_round(rounds["gateway"]), median_round(rounds["bare"])
-            direct = await direct_case(env, connections, plan)
+            direct = await direct_case(world.env, connections, plan)
             through.ratios["aiohttp bare handler"] = through.rate / baseline.rate
             through.ratios["p50 / direct call p50"] = through.p50_ms / direct.p50_ms if direct.p50_ms else 0.0
+            cpu, bare_cpu = through.params["cpu_us_per_request"], baseline.params["cpu_us_per_request"]
+            if isinstance(cpu, float) and isinstance(bare_cpu, float) and cpu:
+                through.ratios["bare CPU per request / gateway's"] = bare_cpu / cpu
             results += [baseline, direct, through]
     return results
 
