@@ -33,7 +33,7 @@ NAMEKO = rpc.Plan(payloads=(100,), concurrency=(1, 16), calls=3000, max_seconds=
 #: Throughput with 64 publishes awaiting confirmation, then the latency of one message at a time.
 BROKERS_FULL = (brokers.Plan(10000, window=64, max_seconds=20, rounds=7), brokers.Plan(1000, 1, 10, rounds=3))
 BROKERS_QUICK = (brokers.Plan(1000, window=64, max_seconds=5), brokers.Plan(200, 1, 3))
-GROUPS = ("rpc", "broker", "codec", "startup", "gomicro", "sidecar", "sidecar", "sidecar", "sidecar", "observability", "gateway")
+GROUPS = ("rpc", "broker", "codec", "startup", "gomicro", "sidecar", "observability", "gateway")
 CODEC_FULL = rpc.Plan(payloads=(100, 4096), concurrency=(1, 64), calls=5000, max_seconds=10)
 #: Go Micro's client runs every call it is given (no time bound): counts sized for ~2 s a case.
 GOMICRO_FULL = rpc.Plan(payloads=(100,), concurrency=(1, 16, 64), calls=10000, max_seconds=5, rounds=3)
@@ -139,12 +139,6 @@ async def main(quick: bool, only: set[str], skipped: list[str]) -> list[Result]:
         results += startup.cold_start(5 if quick else 20)
         results.append(await startup.time_to_answer(2 if quick else 5))
         results.append(startup.idle_memory())
-    if "sidecar" in wanted:
-        results += await sidecar.sidecar_cases(quick, skipped)
-    if "sidecar" in wanted:
-        results += await sidecar.sidecar_cases(quick, skipped)
-    if "sidecar" in wanted:
-        results += await sidecar.sidecar_cases(quick, skipped)
     if "sidecar" in wanted:
         results += await sidecar.sidecar_cases(quick, skipped)
     if "gateway" in wanted:
