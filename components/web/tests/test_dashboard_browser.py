@@ -237,6 +237,20 @@ def test_a_proxied_web_app_exchanges_websocket_messages_through_the_proxy(
     shoot(page, "webapp")
 
 
+def test_a_websocket_whose_web_service_dies_is_closed_in_the_browser_with_a_reason(
+    world: World, dashboard: str, page: Page
+) -> None:
+    page.goto(base(dashboard) + "/webapp/")
+    expect(page.locator("body")).to_have_attribute("data-socket", "open")
+    [webapp] = [p for p in world.processes if p.name == "webapp"]
+    webapp.kill()
+    expect(page.locator("body")).to_have_attribute("data-socket", "closed")
+    expect(page.locator("#log")).to_contain_text(
+        re.compile(r"closed: 1011 micro\.web\.webapp node \S+ went away")
+    )
+    shoot(page, "webapp-gone")
+
+
 def test_the_keyboard_finds_and_opens_a_service(dashboard: str, page: Page) -> None:
     page.goto(base(dashboard) + "/")
     expect(page.locator("tr[data-service='micro.web.webapp']")).to_be_visible()
@@ -251,7 +265,8 @@ def test_a_streaming_endpoint_shows_each_reply_as_it_arrives(
     world: World, dashboard: str, page: Page
 ) -> None:
     world.start("counter", [sys.executable, str(Path(__file__).parent / "counter.py")], "serving on")
-    page.goto(base(dashboard) + "/#/service/counter")
+    page.goto(base(dashboard) + "/")
+    page.locator("tr[data-service=counter] a").click()
     count = page.locator("details[data-endpoint='Counter.Count']")
     count.locator("summary").click()
     count.get_by_role("spinbutton", name="to").fill("3")
@@ -277,7 +292,8 @@ def test_a_node_that_does_not_answer_its_health_check_is_marked(
         check=True,
         timeout=30,
     )
-    page.goto(base(dashboard) + "/#/service/ghost")
+    page.goto(base(dashboard) + "/")
+    page.locator("tr[data-service=ghost] a").click()
     card = page.locator(".node[data-node=ghost-1]")
     expect(card).to_have_class(re.compile(r"\bunhealthy\b"), timeout=10_000)
     expect(card.locator("[data-health]")).to_have_text("unhealthy")
