@@ -35,8 +35,6 @@ class Input(abc.ABC):
     name: ClassVar[str]
     #: The settings of this input, each named ``bot_<name>_<setting>``.
     options: ClassVar[tuple[Option, ...]] = ()
-    #: Whether replies can go into a thread (long output and a watch's relays then do).
-    threads: ClassVar[bool] = False
 
     @classmethod
     @abc.abstractmethod
@@ -49,7 +47,8 @@ class Input(abc.ABC):
 
     @abc.abstractmethod
     async def send(self, conversation: Conversation, text: str, *, thread: bool = False) -> None:
-        """Send ``text`` to ``conversation``; with ``thread``, into a thread where the chat has them."""
+        """Send ``text`` to ``conversation``; with ``thread`` (long output, a watch's relays), into a
+        thread under the message that asked, where the chat has threads (else as usual)."""
 
     @abc.abstractmethod
     async def stop(self) -> None:

@@ -34,7 +34,6 @@ _MENTION = re.compile(r"<@[A-Z0-9]+>[:,]?\s*")
 
 class SlackInput(Input):
     name = "slack"
-    threads = True
     options = (
         Option("bot_slack_bot_token", "", "the bot token (xoxb-...) for the Web API"),
         Option("bot_slack_app_token", "", "the app-level token (xapp-...) for Socket Mode"),

@@ -29,6 +29,8 @@ log = logging.getLogger("micro.bot.xmpp")
 
 #: Longest pause between two connection attempts, in seconds.
 MAX_PAUSE = 30.0
+#: Seconds between pings to the server while nothing else is sent.
+KEEPALIVE = 60.0
 
 
 def _bool(text: str) -> bool:
@@ -113,12 +115,16 @@ class XMPPInput(Input):
             client.enable_direct_tls = False
             client.enable_starttls = False
             client.enable_plaintext = True
-        for plugin in ("xep_0030", "xep_0045", "xep_0199"):  # discovery, group chats, pings
-            client.register_plugin(plugin)
+        client.register_plugin("xep_0030")  # service discovery
+        client.register_plugin("xep_0045")  # group chats
+        # Pings find a connection that died without a word (a network cut), so it is made again.
+        client.register_plugin(
+            "xep_0199", {"keepalive": True, "interval": KEEPALIVE, "timeout": KEEPALIVE / 2}
+        )
         return client
 
     @property
-    def client(self) -> slixmpp.ClientXMPP:
+    def _xmpp(self) -> slixmpp.ClientXMPP:
         if self._client is None:
             raise RuntimeError("the xmpp input has not started")
         return self._client
@@ -143,13 +149,13 @@ class XMPPInput(Input):
 
     def _connect(self) -> None:
         host, port = self._server or (None, None)
-        self.client.connect(host, port)
+        self._xmpp.connect(host, port)
 
     async def _session_start(self, _event: Any) -> None:
-        self.client.send_presence()
-        await self.client.get_roster()
+        self._xmpp.send_presence()
+        await self._xmpp.get_roster()
         for room in self.rooms:
-            await self.client.plugin["xep_0045"].join_muc_wait(slixmpp.JID(room), self.nick, maxstanzas=0)
+            await self._xmpp.plugin["xep_0045"].join_muc_wait(slixmpp.JID(room), self.nick, maxstanzas=0)
         self._online.set()
         log.info("xmpp: online as %s in %d room(s)", self.jid, len(self.rooms))
 
@@ -190,15 +196,15 @@ class XMPPInput(Input):
         if mention is None:
             return
         room = str(message["from"].bare)
-        real = self.client.plugin["xep_0045"].get_jid_property(slixmpp.JID(room), nick, "jid")
+        real = self._xmpp.plugin["xep_0045"].get_jid_property(slixmpp.JID(room), nick, "jid")
         user = str(slixmpp.JID(real).bare) if real else f"{room}/{nick}"
         self._handle(body[mention.end() :], Conversation(self.name, user, room=room, message=message["id"]))
 
     async def send(self, conversation: Conversation, text: str, *, thread: bool = False) -> None:
         if conversation.room is not None:
-            self.client.send_message(mto=slixmpp.JID(conversation.room), mbody=text, mtype="groupchat")
+            self._xmpp.send_message(mto=slixmpp.JID(conversation.room), mbody=text, mtype="groupchat")
         else:
-            self.client.send_message(mto=slixmpp.JID(conversation.user), mbody=text, mtype="chat")
+            self._xmpp.send_message(mto=slixmpp.JID(conversation.user), mbody=text, mtype="chat")
 
     async def stop(self) -> None:
         self._stopping = True

@@ -23,7 +23,6 @@ class MemoryInput(Input):
     """Says things to the bot as any user in any room, and keeps what the bot sends."""
 
     name = "memory"
-    threads = True
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
