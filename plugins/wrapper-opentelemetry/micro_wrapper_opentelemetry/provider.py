@@ -11,17 +11,18 @@ Tracing is on once there is somewhere for spans to go: a provider the applicatio
 or one installed here because ``OTEL_TRACES_EXPORTER`` or an OTLP endpoint is set.
 Installed but unconfigured (every service of a development venv), the wrappers pass
 calls straight through: no spans made, no exports tried against a collector that is
-not there.
+not there, and nothing of OpenTelemetry imported (its API and SDK take ~0.2 s to import).
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from typing import TYPE_CHECKING
 
-from opentelemetry import trace
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 #: Variables that say where spans go; without one (and no provider set) tracing stays off.
 DESTINATIONS = ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -42,6 +43,8 @@ def disabled() -> bool:
 
 
 def _exporter(name: str) -> SpanExporter:
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
     if name == "console":
         return ConsoleSpanExporter()
     if name != "otlp":
@@ -66,23 +69,27 @@ def setup_tracing(service_name: str) -> TracerProvider | None:
 
     :return: the provider installed now, or None if none was installed.
     """
-    environ = os.environ
     if disabled():
         return None
+    configured = any(os.environ.get(name) for name in DESTINATIONS)
+    if not configured and "opentelemetry.trace" not in sys.modules:
+        return None  # no destination, and no application provider (it would have imported the API)
+    from opentelemetry import trace
+
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         switch.on = True  # the application's own provider
         return None
-    if not any(environ.get(name) for name in DESTINATIONS):
+    if not configured:
         return None
-    attributes = {} if environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
     provider = TracerProvider(resource=Resource.create(attributes))
-    processors: list[SpanProcessor] = [
-        BatchSpanProcessor(_exporter(name.strip()))
-        for name in environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")
-        if name.strip() not in ("", "none")
-    ]
-    for processor in processors:
-        provider.add_span_processor(processor)
+    for name in os.environ.get("OTEL_TRACES_EXPORTER", "otlp").split(","):
+        if name.strip() not in ("", "none"):
+            provider.add_span_processor(BatchSpanProcessor(_exporter(name.strip())))
     trace.set_tracer_provider(provider)
     switch.on = True
     return provider

@@ -3,6 +3,12 @@
 A process that only calls (no service started) serves its own with ``MetricsServer(address)``.
 """
 
-from micro_wrapper_prometheus.exposition import MetricsServer
+from typing import TYPE_CHECKING
 
+from micro_core.plugins import lazy_exports
+
+if TYPE_CHECKING:
+    from micro_wrapper_prometheus.exposition import MetricsServer
+
+__getattr__ = lazy_exports(__name__, {"MetricsServer": ".exposition"})
 __all__ = ["MetricsServer"]

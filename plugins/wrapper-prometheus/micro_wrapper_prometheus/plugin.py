@@ -12,17 +12,17 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Generator
+from types import ModuleType
 from typing import TYPE_CHECKING
-
-from prometheus_client import Counter, Gauge, Histogram
 
 from micro_core import errors, headers
 from micro_core.broker import DEFAULT_MAX_REDELIVERIES
 from micro_core.hookspecs import hookimpl
-from micro_wrapper_prometheus import metrics
 from micro_wrapper_prometheus.exposition import MetricsServer, switch
 
 if TYPE_CHECKING:
+    from prometheus_client import Counter, Gauge, Histogram
+
     from micro_core import Call, Event, Message, Service
     from micro_core.broker import EventHandler
     from micro_core.hookspecs import CallFunc, HandlerFunc, PublishFunc
@@ -37,6 +37,13 @@ class _Broker:
     """The redelivery limit of the process's broker, learnt at start (see dead-lettering below)."""
 
     max_redeliveries = DEFAULT_MAX_REDELIVERIES
+
+
+def _metrics() -> ModuleType:
+    """The metrics, imported once counting starts (prometheus_client's import is slow)."""
+    from micro_wrapper_prometheus import metrics
+
+    return metrics
 
 
 def _code(exc: BaseException) -> str:
@@ -64,6 +71,7 @@ def micro_wrap_call(call: CallFunc) -> Generator[None, CallFunc, CallFunc]:
             return await inner(request)
         labels = (request.service, request.endpoint)
         child = children.get(labels)
+        metrics = _metrics()
         if child is None:
             child = children[labels] = (
                 metrics.client_in_flight.labels(*labels),
@@ -94,6 +102,7 @@ def micro_wrap_handler(
     inner = yield
     if not switch.on:  # built at start, after micro_before_start started the endpoint (or not)
         return inner
+    metrics = _metrics()
     labels = (service, endpoint)
     in_flight = metrics.server_in_flight.labels(*labels)
     latency = metrics.server_latency.labels(*labels)
@@ -123,6 +132,7 @@ def micro_wrap_publish(publish: PublishFunc) -> Generator[None, PublishFunc, Pub
     async def counted_publish(topic: str, message: Message) -> None:
         if not switch.on:
             return await inner(topic, message)
+        metrics = _metrics()
         try:
             await inner(topic, message)
         except BaseException:
@@ -141,6 +151,7 @@ def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, 
     inner = yield
     if not switch.on:
         return inner
+    metrics = _metrics()
     acked = metrics.delivered.labels(topic, "acked")
     failed = metrics.delivered.labels(topic, "failed")
     redelivered = metrics.redelivered.labels(topic)
