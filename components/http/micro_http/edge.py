@@ -32,13 +32,23 @@ from micro_http.settings import HttpSettings
 access_log = logging.getLogger("micro.http.access")
 log = logging.getLogger("micro.http")
 
-#: Request keys the middleware fills in for handlers.
-REQUEST_ID = web.RequestKey("micro_http.request_id", str)
-IDENTITY = web.RequestKey("micro_http.identity", Identity)
-METADATA = web.RequestKey("micro_http.metadata", dict[str, str])
-_UPSTREAM = web.RequestKey("micro_http.upstream", float)
-_STARTED = web.RequestKey("micro_http.started", float)
-_TIMEOUT = web.RequestKey("micro_http.timeout", asyncio.Timeout)
+
+class _State:
+    """What the middleware knows of one request, under one request key: one dict store per
+    request instead of six (each store into aiohttp's request checks its key's type)."""
+
+    __slots__ = ("identity", "metadata", "request_id", "started", "timeout", "upstream")
+
+    def __init__(self, started: float, request_id: str, metadata: dict[str, str]) -> None:
+        self.started = started
+        self.request_id = request_id
+        self.metadata = metadata
+        self.upstream = 0.0
+        self.identity: Identity | None = None
+        self.timeout: asyncio.Timeout | None = None
+
+
+_STATE = web.RequestKey("micro_http.state", _State)
 
 #: Clients remembered by the rate limiter; beyond it the least recently seen are forgotten.
 _MAX_CLIENTS = 10_000
@@ -49,22 +59,22 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def request_id(request: web.BaseRequest) -> str:
     """The request's id: the client's ``X-Request-Id`` if it sent a sane one, else a new one."""
-    return request[REQUEST_ID]
+    return request[_STATE].request_id
 
 
 def identity(request: web.BaseRequest) -> Identity | None:
     """Who sent the request (None: anonymous)."""
-    return request.get(IDENTITY)
+    return request[_STATE].identity
 
 
 def metadata(request: web.BaseRequest) -> dict[str, str]:
     """The call metadata for this request: ``X-Request-Id``, the chosen headers, the subject."""
-    return request[METADATA]
+    return request[_STATE].metadata
 
 
 def add_upstream(request: web.BaseRequest, seconds: float) -> None:
     """Count ``seconds`` spent waiting for the upstream (the ``upstream`` part of Server-Timing)."""
-    request[_UPSTREAM] += seconds
+    request[_STATE].upstream += seconds
 
 
 def set_timeout(request: web.BaseRequest, seconds: float | None) -> None:
@@ -73,15 +83,16 @@ def set_timeout(request: web.BaseRequest, seconds: float | None) -> None:
     The deadline is also the one every call made for this request carries.
     """
     deadline = None if seconds is None else time.monotonic() + seconds
-    meta = request[METADATA]
-    context.enter(meta, deadline)
-    request[_TIMEOUT].reschedule(None if seconds is None else asyncio.get_running_loop().time() + seconds)
+    state = request[_STATE]
+    context.enter(state.metadata, deadline)
+    if state.timeout is not None:
+        state.timeout.reschedule(None if seconds is None else asyncio.get_running_loop().time() + seconds)
 
 
-def server_timing(request: web.BaseRequest) -> str:
+def _server_timing(state: _State) -> str:
     """``gateway;dur=…, upstream;dur=…`` in milliseconds, so far."""
-    total = time.perf_counter() - request[_STARTED]
-    upstream = request[_UPSTREAM]
+    total = time.perf_counter() - state.started
+    upstream = state.upstream
     return f"gateway;dur={(total - upstream) * 1e3:.2f}, upstream;dur={upstream * 1e3:.2f}"
 
 
@@ -157,10 +168,12 @@ class Edge:
         app.on_response_prepare.append(self._on_prepare)
 
     async def _on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
-        if REQUEST_ID not in request:
+        state = request.get(_STATE)
+        if state is None:
             return  # refused before the middleware ran (e.g. a malformed request line)
-        response.headers["X-Request-Id"] = request[REQUEST_ID]
-        response.headers["Server-Timing"] = server_timing(request)
+        headers = response.headers
+        headers["X-Request-Id"] = state.request_id
+        headers["Server-Timing"] = _server_timing(state)
         if self.cors is not None:
             self.cors.decorate(request, response)
 
@@ -175,16 +188,14 @@ class Edge:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        started = request[_STARTED] = time.perf_counter()
-        request[_UPSTREAM] = 0.0
+        started = time.perf_counter()
         rid = request.headers.get("X-Request-Id", "")
         if not rid or len(rid) > _MAX_REQUEST_ID or not rid.isprintable():
             rid = _new_request_id()
-        request[REQUEST_ID] = rid
-        meta = request[METADATA] = self._metadata(request, rid)
+        state = request[_STATE] = _State(started, rid, self._metadata(request, rid))
         response: web.StreamResponse | None = None
         try:
-            response = await self._admit_and_handle(request, handler, meta)
+            response = await self._admit_and_handle(request, handler, state)
         except Exception as exc:
             if isinstance(exc, web.HTTPException) and exc.status < 400:
                 raise  # a redirect is an answer, not a failure
@@ -197,11 +208,11 @@ class Edge:
             elif error.code == errors.Unauthorized.code:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="micro"'
         finally:
-            self._log(request, response, started)
+            self._log(request, response, state)
         return response
 
     async def _admit_and_handle(
-        self, request: web.Request, handler: Handler, meta: dict[str, str]
+        self, request: web.Request, handler: Handler, state: _State
     ) -> web.StreamResponse:
         settings = self.settings
         if self.cors is not None and request.method == "OPTIONS" and "Origin" in request.headers:
@@ -213,34 +224,33 @@ class Edge:
             )
         found = await self.authenticator.identify(request) if self.authenticator is not None else None
         if found is not None:
-            request[IDENTITY] = found
-            meta[SUBJECT] = found.subject
+            state.identity = found
+            state.metadata[SUBJECT] = found.subject
         if self.limiter is not None:
             # Per client: the authenticated subject, else the peer address.
             wait = self.limiter.wait(found.subject if found is not None else request.remote or "")
             if wait:
                 raise TooManyRequests(wait)
-        context.enter(meta, time.monotonic() + settings.timeout)
+        context.enter(state.metadata, time.monotonic() + settings.timeout)
         async with asyncio.timeout(settings.timeout) as timeout:
-            request[_TIMEOUT] = timeout
+            state.timeout = timeout
             return await handler(request)
 
-    def _log(self, request: web.Request, response: web.StreamResponse | None, started: float) -> None:
+    def _log(self, request: web.Request, response: web.StreamResponse | None, state: _State) -> None:
         if not access_log.isEnabledFor(logging.INFO):
             return
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - state.started
         line = {
-            "request_id": request[REQUEST_ID],
+            "request_id": state.request_id,
             "remote": request.remote,
             "method": request.method,
             "path": request.path,
             "status": response.status if response is not None else 500,
             "ms": round(elapsed * 1e3, 3),
-            "upstream_ms": round(request[_UPSTREAM] * 1e3, 3),
+            "upstream_ms": round(state.upstream * 1e3, 3),
         }
-        found = request.get(IDENTITY)
-        if found is not None:
-            line["subject"] = found.subject
+        if state.identity is not None:
+            line["subject"] = state.identity.subject
         access_log.info(msgspec.json.encode(line).decode())
 
 
@@ -282,9 +292,6 @@ def application(
 
 
 __all__ = [
-    "IDENTITY",
-    "METADATA",
-    "REQUEST_ID",
     "Cors",
     "Edge",
     "RateLimiter",
@@ -295,6 +302,5 @@ __all__ = [
     "identity",
     "metadata",
     "request_id",
-    "server_timing",
     "set_timeout",
 ]
