@@ -7,13 +7,15 @@ Names starting with ``_`` are the dashboard's own, so no web service can hide th
 
 from __future__ import annotations
 
+import html
 from importlib import resources
 
 from aiohttp import web
 
-from micro_core import Service
+from micro_core import Service, errors
 from micro_http import HttpSettings, application, set_timeout
 from micro_http.proxy import Proxy
+from micro_http.render import http_status
 from micro_web.api import Api
 from micro_web.catalog import Catalog
 from micro_web.login import COOKIE, LOGIN_PATH, Login
@@ -31,6 +33,28 @@ def _asset(name: str, content_type: str) -> web.RouteDef:
         return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "no-cache"})
 
     return web.get(f"/_/static/{name}", serve)
+
+
+def _error_page(error: errors.MicroError, known: list[str]) -> web.Response:
+    """What a browser sees when a web service cannot answer: the error, and where else to go."""
+    links = "".join(f'<li><a href="/{html.escape(name)}/">/{html.escape(name)}/</a></li>' for name in known)
+    page = _ERROR_PAGE.format(
+        code=error.code,
+        status=html.escape(error.status),
+        detail=html.escape(error.detail),
+        known=f"<p>Web services:</p><ul>{links}</ul>" if links else "<p>No web service is registered.</p>",
+    )
+    return web.Response(status=http_status(error), text=page, content_type="text/html")
+
+
+_ERROR_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>{code} {status}</title>
+<style>body {{ font: 15px system-ui, sans-serif; max-width: 42rem; margin: 3rem auto; padding: 0 1rem; }}
+code {{ background: #eef1f6; padding: .1rem .3rem; border-radius: 4px; }}</style></head>
+<body><h1>{code} {status}</h1><p><code>{detail}</code></p>{known}<p><a href="/">The dashboard</a></p></body>
+</html>
+"""
 
 
 async def build(
@@ -52,7 +76,12 @@ async def build(
         name = request.match_info["name"]
         set_timeout(request, None)  # the proxy times the backend's answer itself; bodies may stream
         rest = request.raw_path.partition("?")[0][len(name) + 1 :]
-        return await proxy.forward(request, prefix + name, rest, prefix=f"/{name}")
+        try:
+            return await proxy.forward(request, prefix + name, rest, prefix=f"/{name}")
+        except errors.MicroError as error:
+            if "text/html" not in request.headers.get("Accept", ""):
+                raise  # the edge renders it as JSON
+            return _error_page(error, catalog.web_names())
 
     async def slash(request: web.Request) -> web.StreamResponse:
         raise web.HTTPPermanentRedirect(f"/{request.match_info['name']}/")

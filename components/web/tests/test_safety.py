@@ -112,3 +112,19 @@ async def test_calls_and_publishes_need_the_sessions_csrf_token(
         async with http.post(f"{base}/_/api/call", json=form, headers={"X-CSRF-Token": csrf}) as answered:
             assert answered.status == 200, "the service's failure is the answer's content"
             assert (await answered.json())["error"]["code"] == 404
+
+
+async def test_a_browser_asking_for_a_missing_web_service_gets_a_page_saying_so(
+    dashboard: tuple[str, str], operator: str
+) -> None:
+    base = dashboard[0]
+    async with aiohttp.ClientSession(cookies={"micro_web_session": operator}) as http:
+        async with http.get(f"{base}/shop/", headers={"Accept": "text/html"}) as page:
+            assert page.status == 404
+            assert page.content_type == "text/html"
+            text = await page.text()
+        async with http.get(f"{base}/shop/") as error:
+            assert error.status == 404
+            assert (await error.json())["id"] == "micro.proxy"
+    assert "<h1>404 Not Found</h1>" in text
+    assert "no web service &#x27;micro.web.shop&#x27; is registered" in text
