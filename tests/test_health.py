@@ -128,3 +128,20 @@ def test_two_plugins_giving_one_check_name_is_an_error(micro_settings):
     service = Service("worker", plugins=plugins, options=Options(code=micro_settings, environ={}))
     with pytest.raises(ValueError, match="two plugins register the health check 'queue'"):
         plugins.health_checks(service)
+
+
+def test_the_selector_drops_only_nodes_that_say_they_are_not_ready():
+    from micro_core.registry import Node
+    from micro_core.registry import Service as Entry
+    from micro_core.selector.readiness import ready_only
+
+    def node(name: str, **metadata: str) -> Node:
+        return Node(id=name, address=f"{name}:1", metadata=metadata)
+
+    services = [
+        Entry(name="who", version="1", nodes=[node("a", ready="true"), node("b", ready="false"), node("go")]),
+        Entry(name="who", version="2", nodes=[node("c", ready="false")]),
+    ]
+    assert [[n.id for n in s.nodes] for s in ready_only(services)] == [["a", "go"]]
+    ready = [Entry(name="who", version="1", nodes=[node("a"), node("b", ready="true")])]
+    assert ready_only(ready) is ready  # the usual case copies nothing
