@@ -1,4 +1,4 @@
-"""A listening socket that hands incoming mDNS queries to the registry.
+"""The registry's own mDNS sockets: one answering queries, and one per interface asking them.
 
 zeroconf answers queries only for services in its own registry, and that registry
 accepts only DNS-SD names under ``local.``; Go Micro's names live under ``micro.``. So
@@ -33,13 +33,40 @@ ResponseHandler = Callable[[DNSIncoming], None]
 _IP_MULTICAST_ALL = 49  # Linux: receive only the groups joined on this socket
 
 
-class Responder(asyncio.DatagramProtocol):
-    """Receives queries on the chosen IPv4 interfaces; ``reply`` sends a unicast answer."""
+class _Endpoint(asyncio.DatagramProtocol):
+    """A UDP socket handing the queries it receives to ``on_query`` and the responses to ``on_response``."""
 
-    def __init__(self, on_query: QueryHandler, on_response: ResponseHandler) -> None:
+    def __init__(self, on_query: QueryHandler | None, on_response: ResponseHandler) -> None:
         self._on_query = on_query
         self._on_response = on_response
         self._transport: asyncio.DatagramTransport | None = None
+
+    async def _start(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        await asyncio.get_running_loop().create_datagram_endpoint(lambda: self, sock=sock)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        message = DNSIncoming(data, addr)
+        if not message.valid:
+            return
+        try:
+            if not message.is_query():
+                self._on_response(message)
+            elif self._on_query is not None:
+                self._on_query(message, addr)
+        except Exception:  # one bad packet must not stop the handling of the next
+            log.exception("mDNS: failed to handle a packet from %s", addr[0])
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+class Responder(_Endpoint):
+    """Receives queries on the chosen IPv4 interfaces at port 5353; ``reply`` sends a unicast answer."""
 
     @classmethod
     async def open(
@@ -56,45 +83,21 @@ class Responder(asyncio.DatagramProtocol):
             joined = [address for address in addresses if _join(sock, address)]
             if not joined:
                 raise OSError(f"could not join the mDNS group on any of {addresses}")
-            sock.setblocking(False)
             responder = cls(on_query, on_response)
-            await asyncio.get_running_loop().create_datagram_endpoint(lambda: responder, sock=sock)
+            await responder._start(sock)
         except BaseException:
             sock.close()
             raise
         return responder
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        message = DNSIncoming(data, addr)
-        if not message.valid:
-            return
-        try:
-            if message.is_query():
-                self._on_query(message, addr)
-            else:
-                self._on_response(message)
-        except Exception:  # one bad packet must not stop the handling of the next
-            log.exception("mDNS: failed to handle a packet from %s", addr[0])
 
     def reply(self, packets: list[bytes], addr: tuple[str, int]) -> None:
         if self._transport is not None:
             for packet in packets:
                 self._transport.sendto(packet, addr)
 
-    def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
 
-
-class Asker(asyncio.DatagramProtocol):
-    """Sends queries from a port of its own on one interface; what comes back goes to ``on_response``."""
-
-    def __init__(self, on_response: ResponseHandler) -> None:
-        self._on_response = on_response
-        self._transport: asyncio.DatagramTransport | None = None
+class Asker(_Endpoint):
+    """Sends queries from a port of its own on one interface; the answers go to ``on_response``."""
 
     @classmethod
     async def open(cls, address: str, on_response: ResponseHandler) -> Asker:
@@ -105,33 +108,17 @@ class Asker(asyncio.DatagramProtocol):
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(address))
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-            sock.setblocking(False)
-            asker = cls(on_response)
-            await asyncio.get_running_loop().create_datagram_endpoint(lambda: asker, sock=sock)
+            asker = cls(None, on_response)
+            await asker._start(sock)
         except BaseException:
             sock.close()
             raise
         return asker
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        message = DNSIncoming(data, addr)
-        if message.valid and not message.is_query():
-            try:
-                self._on_response(message)
-            except Exception:
-                log.exception("mDNS: failed to read a response from %s", addr[0])
-
     def ask(self, packets: list[bytes]) -> None:
         if self._transport is not None:
             for packet in packets:
                 self._transport.sendto(packet, (const._MDNS_ADDR, const._MDNS_PORT))
-
-    def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
 
 
 def _join(sock: socket.socket, address: str) -> bool:
