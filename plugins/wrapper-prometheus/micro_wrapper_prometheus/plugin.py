@@ -1,10 +1,11 @@
 """The hook implementations: count and time every call, handler, publish and delivery.
 
 Wrappers are composed once per client, endpoint or subscription; a handler's and a
-topic's label sets are resolved then, so a message costs a counter, a histogram
-observation and the in-flight gauge. Without a ``/metrics`` endpoint
-(``--metrics-address`` / ``MICRO_METRICS_ADDRESS``) a server's wrappers (built at its
-start) are left out, and a client's (built before) pass calls straight through.
+topic's numbers are found then, so a message costs a few integer additions and a
+bisection into the latency buckets (see :mod:`micro_wrapper_prometheus.metrics`).
+Without a ``/metrics`` endpoint (``--metrics-address`` / ``MICRO_METRICS_ADDRESS``) a
+server's wrappers (built at its start) are left out, and a client's (built before)
+pass calls straight through.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from micro_core.hookspecs import hookimpl
 from micro_wrapper_prometheus.exposition import MetricsServer, switch
 
 if TYPE_CHECKING:
-    from prometheus_client import Counter, Gauge, Histogram
-
     from micro_core import Call, Event, Message, Service
     from micro_core.broker import EventHandler
     from micro_core.hookspecs import CallFunc, HandlerFunc, PublishFunc
@@ -62,35 +61,21 @@ def micro_add_options(options: Options) -> None:
 @hookimpl(wrapper=True)
 def micro_wrap_call(call: CallFunc) -> Generator[None, CallFunc, CallFunc]:
     inner = yield
-    # (service, endpoint) -> its in-flight gauge, latency histogram and success counter: one
-    # dict look-up per call instead of three label look-ups (each takes a lock)
-    children: dict[tuple[str, str], tuple[Gauge, Histogram, Counter]] = {}
 
     async def counted_call(request: Call) -> Message:
         if not switch.on:
             return await inner(request)
-        labels = (request.service, request.endpoint)
-        child = children.get(labels)
-        metrics = _metrics()
-        if child is None:
-            child = children[labels] = (
-                metrics.client_in_flight.labels(*labels),
-                metrics.client_latency.labels(*labels),
-                metrics.client_requests.labels(*labels, "ok"),
-            )
-        in_flight, latency, succeeded = child
-        in_flight.inc()
+        requests = _metrics().stats.requests("client", request.service, request.endpoint)
+        requests.in_flight += 1
         started = time.perf_counter()
+        code = "ok"
         try:
-            reply = await inner(request)
+            return await inner(request)
         except BaseException as exc:
-            metrics.client_requests.labels(*labels, _code(exc)).inc()
+            code = _code(exc)
             raise
         finally:
-            latency.observe(time.perf_counter() - started)
-            in_flight.dec()
-        succeeded.inc()
-        return reply
+            requests.done(code, time.perf_counter() - started)
 
     return counted_call
 
@@ -102,25 +87,19 @@ def micro_wrap_handler(
     inner = yield
     if not switch.on:  # built at start, after micro_before_start started the endpoint (or not)
         return inner
-    metrics = _metrics()
-    labels = (service, endpoint)
-    in_flight = metrics.server_in_flight.labels(*labels)
-    latency = metrics.server_latency.labels(*labels)
-    succeeded = metrics.server_requests.labels(*labels, "ok")
+    requests = _metrics().stats.requests("server", service, endpoint)
 
     async def counted_handler(request: Message) -> Message:
-        in_flight.inc()
+        requests.in_flight += 1
         started = time.perf_counter()
+        code = "ok"
         try:
-            reply = await inner(request)
+            return await inner(request)
         except BaseException as exc:
-            metrics.server_requests.labels(*labels, _code(exc)).inc()
+            code = _code(exc)
             raise
         finally:
-            latency.observe(time.perf_counter() - started)
-            in_flight.dec()
-        succeeded.inc()
-        return reply
+            requests.done(code, time.perf_counter() - started)
 
     return counted_handler
 
@@ -132,13 +111,13 @@ def micro_wrap_publish(publish: PublishFunc) -> Generator[None, PublishFunc, Pub
     async def counted_publish(topic: str, message: Message) -> None:
         if not switch.on:
             return await inner(topic, message)
-        metrics = _metrics()
+        counts = _metrics().stats.topic(topic)
         try:
             await inner(topic, message)
         except BaseException:
-            metrics.publish_errors.labels(topic).inc()
+            counts.publish_errors += 1
             raise
-        metrics.published.labels(topic).inc()
+        counts.published += 1
 
     return counted_publish
 
@@ -151,38 +130,30 @@ def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, 
     inner = yield
     if not switch.on:
         return inner
-    metrics = _metrics()
-    acked = metrics.delivered.labels(topic, "acked")
-    failed = metrics.delivered.labels(topic, "failed")
-    redelivered = metrics.redelivered.labels(topic)
-    dead_lettered = metrics.dead_lettered.labels(topic)
-    in_flight = metrics.deliveries_in_flight.labels(topic)
+    counts = _metrics().stats.topic(topic)
     failures: OrderedDict[str, int] = OrderedDict()
 
     async def counted_delivery(event: Event) -> None:
         message_id = event.message.header.get(headers.ID, "")
         if message_id in failures:
-            redelivered.inc()
-        in_flight.inc()
+            counts.redelivered += 1
+        counts.in_flight += 1
+        ok = False
         try:
             await inner(event)
-        except BaseException:
-            ok = False
-            raise
-        else:
             ok = event.outcome is not False
         finally:
-            in_flight.dec()
+            counts.in_flight -= 1
             if ok:
-                acked.inc()
+                counts.acked += 1
                 failures.pop(message_id, None)
             else:
-                failed.inc()
-                count = failures.pop(message_id, 0) + 1
-                if count > _Broker.max_redeliveries:
-                    dead_lettered.inc()
+                counts.failed += 1
+                tries = failures.pop(message_id, 0) + 1
+                if tries > _Broker.max_redeliveries:
+                    counts.dead_lettered += 1
                 else:
-                    failures[message_id] = count
+                    failures[message_id] = tries
                     if len(failures) > _REMEMBERED:
                         failures.popitem(last=False)
 
