@@ -3,7 +3,8 @@
 The stand-in speaks what the bot uses: the Web API calls ``auth.test``,
 ``apps.connections.open`` and ``chat.postMessage`` (checking the tokens), and the
 Socket Mode websocket (events in envelopes, acknowledged by envelope id). The bot is
-a real ``micro bot`` process; the greeter and the ``oncall`` command run as processes.
+a real ``micro bot`` process; the greeter and the ``oncall`` command run as processes,
+and ``micro publish`` feeds a watched topic.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,12 @@ class SlackStandIn:
             await self._changed.wait_for(lambda: len(self.posted) > before and envelope in self.acks)
         return self.posted[before]
 
+    async def wait_posts(self, count: int) -> list[dict[str, Any]]:
+        """The first ``count`` messages the bot posted, once it has posted that many."""
+        async with asyncio.timeout(15), self._changed:
+            await self._changed.wait_for(lambda: len(self.posted) >= count)
+        return self.posted[:count]
+
     async def say(self, text: str, *, user: str, room: str | None = None) -> None:
         """As a conformance Person: a direct message, or a mention in the channel ``room``."""
         ts = f"{next(self._ids)}.0"
@@ -140,7 +148,7 @@ class SlackStandIn:
         await self.runner.cleanup()
 
 
-async def test_input_slack_against_a_stand_in(spawn, example_processes):
+async def test_input_slack_against_a_stand_in(spawn, example_processes, process_env):
     slack = SlackStandIn()
     await slack.start()
     try:
@@ -170,6 +178,17 @@ async def test_input_slack_against_a_stand_in(spawn, example_processes):
         )
         assert long["thread_ts"] == "200.1", "a long reply starts a thread under the question"
         assert "oncall [team]" in long["text"]
+
+        watching = await slack.reply_to(
+            type="app_mention", channel="COPS", user="UALICE", ts="400.1", text="<@UBOT> watch alerts"
+        )
+        assert watching["text"].startswith("watching `alerts` here") and watching.get("thread_ts") is None
+        before = len(slack.posted)
+        publish = [MICRO, "publish", "alerts", '{"level": "high"}']
+        assert (await asyncio.to_thread(subprocess.run, publish, env=process_env, timeout=60)).returncode == 0
+        relayed = (await slack.wait_posts(before + 1))[before]
+        assert relayed["text"] == '`alerts`: {"level":"high"}'
+        assert (relayed["channel"], relayed["thread_ts"]) == ("COPS", "400.1"), "a watch posts into a thread"
 
         refused = await slack.reply_to(
             type="app_mention", channel="COPS", user="UMALLORY", ts="300.1", text="<@UBOT> ping"
