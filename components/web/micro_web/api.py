@@ -11,7 +11,6 @@ import asyncio
 import base64
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -115,37 +114,37 @@ class Api:
 
     # --- live ------------------------------------------------------------------------------
 
-    async def _sse(self, request: web.Request, items: AsyncIterator[tuple[str, Any]]) -> web.StreamResponse:
-        """Send ``(event, data)`` pairs as server-sent events until the page goes away."""
+    async def _sse(
+        self, request: web.Request, first: tuple[str, Any], queue: asyncio.Queue[tuple[str, Any]]
+    ) -> web.StreamResponse:
+        """Send ``first``, then each ``(event, data)`` of ``queue``, as server-sent events until the
+        page goes away; a comment every few seconds keeps an idle stream open through proxies."""
         set_timeout(request, None)
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
         )
         await response.prepare(request)
+        kind, data = first
         with contextlib.suppress(ConnectionError):
-            async for kind, data in items:
+            while True:
                 if kind:
                     await response.write(b"event: %s\ndata: %s\n\n" % (kind.encode(), _encode(data)))
                 else:
                     await response.write(b": keep-alive\n\n")
+                try:
+                    kind, data = await asyncio.wait_for(queue.get(), _KEEPALIVE)
+                except TimeoutError:
+                    kind, data = "", None
         return response
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """The service list and the log as they change: a snapshot first, then each change."""
         queue = self.catalog.listen()
-
-        async def items() -> AsyncIterator[tuple[str, Any]]:
-            try:
-                yield "snapshot", {"services": self.catalog.rows(), "log": list(self.catalog.log)}
-                while True:
-                    try:
-                        yield await asyncio.wait_for(queue.get(), _KEEPALIVE)
-                    except TimeoutError:
-                        yield "", None
-            finally:
-                self.catalog.unlisten(queue)
-
-        return await self._sse(request, items())
+        try:
+            snapshot = {"services": self.catalog.rows(), "log": list(self.catalog.log)}
+            return await self._sse(request, ("snapshot", snapshot), queue)
+        finally:
+            self.catalog.unlisten(queue)
 
     async def watch(self, request: web.Request) -> web.StreamResponse:
         """Every message published to the topic from now on, as it arrives."""
@@ -157,19 +156,10 @@ class Api:
                 queue.put_nowait(("message", _message(event)))
 
         subscription = await self.kernel.broker.subscribe(topic, deliver)
-
-        async def items() -> AsyncIterator[tuple[str, Any]]:
-            try:
-                yield "subscribed", {"topic": topic}
-                while True:
-                    try:
-                        yield await asyncio.wait_for(queue.get(), _KEEPALIVE)
-                    except TimeoutError:
-                        yield "", None
-            finally:
-                await subscription.unsubscribe()
-
-        return await self._sse(request, items())
+        try:
+            return await self._sse(request, ("subscribed", {"topic": topic}), queue)
+        finally:
+            await subscription.unsubscribe()
 
     # --- acting ----------------------------------------------------------------------------
 
