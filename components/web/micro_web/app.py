@@ -7,6 +7,7 @@ Names starting with ``_`` are the dashboard's own, so no web service can hide th
 
 from __future__ import annotations
 
+import hashlib
 import html
 from importlib import resources
 
@@ -26,13 +27,27 @@ _ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
 PUBLIC = ("/", LOGIN_PATH, *(f"/_/static/{name}" for name in _ASSETS))
 
 
-def _asset(name: str, content_type: str) -> web.RouteDef:
-    body = (STATIC / name).read_bytes()
+def _assets() -> tuple[bytes, list[web.RouteDef]]:
+    """The page, and a route per asset. Each asset's URL carries a hash of its content, so a
+    browser keeps it until the package changes and a reload costs one request, not three."""
+    index = (STATIC / "index.html").read_text()
+    routes = []
+    for name, content_type in _ASSETS.items():
+        body = (STATIC / name).read_bytes()
+        index = index.replace(
+            f"/_/static/{name}", f"/_/static/{name}?v={hashlib.sha256(body).hexdigest()[:12]}"
+        )
 
-    async def serve(request: web.Request) -> web.Response:
-        return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "no-cache"})
+        async def serve(
+            request: web.Request, body: bytes = body, content_type: str = content_type
+        ) -> web.Response:
+            return web.Response(body=body, content_type=content_type, headers={"Cache-Control": _IMMUTABLE})
 
-    return web.get(f"/_/static/{name}", serve)
+        routes.append(web.get(f"/_/static/{name}", serve))
+    return index.encode(), routes
+
+
+_IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def _error_page(error: errors.MicroError, known: list[str]) -> web.Response:
@@ -86,7 +101,7 @@ async def build(
     async def slash(request: web.Request) -> web.StreamResponse:
         raise web.HTTPPermanentRedirect(f"/{request.match_info['name']}/")
 
-    index = (STATIC / "index.html").read_bytes()
+    index, assets = _assets()
 
     async def page(request: web.Request) -> web.Response:
         return web.Response(body=index, content_type="text/html", headers={"Cache-Control": "no-cache"})
@@ -96,7 +111,7 @@ async def build(
         [
             web.get("/", page),
             web.get(LOGIN_PATH, login.handle),
-            *(_asset(name, content_type) for name, content_type in _ASSETS.items()),
+            *assets,
             *Api(kernel, catalog, login).routes(),
             web.route("*", r"/{name:[^_/][^/]*}", slash),
             web.route("*", r"/{name:[^_/][^/]*}/{rest:.*}", forward),
