@@ -4,13 +4,17 @@
 forwards with it; both give it the service and the rest of the path. A node is picked
 through the kernel's selector (so load balancing, the watched cache and the failure
 marks are the same as for RPC calls), bodies stream both ways without being buffered,
-and websockets are relayed frame by frame until one side closes.
+and websockets are relayed frame by frame until one side closes. Plain requests go over
+the proxy's own pooled keep-alive connections (``_Upstream``, parsed by httptools, a
+dependency of the kernel); websockets over aiohttp's client.
 
 Failures are raised as micro errors for the HTTP stack to render: 404 listing the
 known services for an unknown one, 503 when no node is left (all draining or down),
 502 naming the service and node when the backend fails before it answers, 504 when
 it does not answer in time. A node that refuses, resets or answers "draining" is
-marked in the selector, and a request that can be replayed (no body) tries another.
+marked in the selector and the request tries another node; one that fails after the
+request was sent is not replayed (it may have acted), except a bodiless request on an
+idle connection the node had just closed, which is sent once more on a new connection.
 """
 
 from __future__ import annotations
