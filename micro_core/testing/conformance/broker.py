@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from micro_core import headers
+from micro_core import errors, headers
 from micro_core.broker.base import DEAD_LETTER_REASON, DEAD_LETTER_SUFFIX, Broker, BrokerError, Event
 from micro_core.transport.base import Message
 
@@ -299,6 +299,30 @@ class BrokerConformance:
         assert parked.message.header["X-Order"] == "42"
         assert "cannot handle this" in parked.message.header[DEAD_LETTER_REASON]
         assert len(tries.events) == 1 + subscriber.max_redeliveries
+
+    async def test_a_rejected_message_goes_to_the_dead_letter_topic_at_once(
+        self, open_broker: BrokerFactory, publisher: Broker, topic: str
+    ) -> None:
+        """A handler that refuses the message itself (it does not decode: BadRequest) will
+        refuse every redelivery too: it is dead-lettered after one delivery, with the reason."""
+        tries = self.inbox()
+
+        async def strict(event: Event) -> None:
+            tries.note(event)
+            raise errors.BadRequest("not an order: missing field 'sku'")
+
+        subscriber = await open_broker()
+        await subscriber.subscribe(topic, strict, queue="workers")
+        dead = self.inbox()
+        await (await open_broker()).subscribe(topic + DEAD_LETTER_SUFFIX, dead.handler)
+        if self.confirms_delivery:
+            with pytest.raises(errors.BadRequest, match="rejected"):
+                await publisher.publish(topic, Message({}, b"garbage"))
+        else:
+            await publisher.publish(topic, Message({}, b"garbage"))
+        await dead.count(1)
+        assert "missing field 'sku'" in dead.events[0].message.header[DEAD_LETTER_REASON]
+        assert len(tries.events) == 1
 
     # --- bad input -----------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from micro_broker_kafka._kafka import (
     OffsetAndMetadata,
     TopicPartition,
 )
-from micro_core.broker.base import BrokerError, Event, EventHandler, Subscription, attempt
+from micro_core.broker.base import BrokerError, Event, EventHandler, Rejected, Subscription, attempt
 from micro_core.transport import Message
 
 if TYPE_CHECKING:
@@ -260,7 +260,7 @@ class KafkaSubscription(Subscription):
         nothing after the record is committed, so a crash still redelivers it.
         """
         deliveries = 1
-        while deliveries <= self._broker.max_redeliveries:
+        while deliveries <= self._broker.max_redeliveries and not isinstance(reason, Rejected):
             if self._stopping.is_set():
                 return False
             deliveries += 1

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from micro_broker_rabbitmq._link import Link
 from micro_core import headers
-from micro_core.broker.base import BrokerError, Event, EventHandler, Subscription, attempt
+from micro_core.broker.base import BrokerError, Event, EventHandler, Rejected, Subscription, attempt
 from micro_core.tasks import start_task
 from micro_core.transport import Message
 
@@ -138,7 +138,7 @@ class RabbitMQSubscription(Subscription):
         if reason is None:
             return
         try:
-            if event.redeliveries < self._broker.max_redeliveries:
+            if event.redeliveries < self._broker.max_redeliveries and not isinstance(reason, Rejected):
                 failed_by = (
                     [*event.failed_by, self._id] if self._id not in event.failed_by else event.failed_by
                 )
