@@ -11,7 +11,7 @@ dependency of the kernel); websockets over aiohttp's client.
 Failures are raised as micro errors for the HTTP stack to render: 404 listing the
 known services for an unknown one, 503 when no node is left (all draining or down),
 502 naming the service and node when the backend fails before it answers, 504 when
-it does not answer in time. A node that refuses, resets or answers "draining" is
+it does not answer in time. A node that refuses the connection or answers "draining" is
 marked in the selector and the request tries another node; one that fails after the
 request was sent is not replayed (it may have acted), except a bodiless request on an
 idle connection the node had just closed, which is sent once more on a new connection.
