@@ -54,10 +54,13 @@ QUICK = Plan(concurrency=(1, 16), calls=800, max_seconds=2, rounds=1)
 
 @contextmanager
 def sidecar(env: dict[str, str], *flags: str) -> Iterator[str]:
-    """``micro sidecar`` in its own process (warnings only: no access log per request); its URL."""
+    """``micro sidecar`` in its own process; its URL. Warnings only (no access log line per
+    request), and no autoloaded plugins: the wrappers installed in this venv (tracing,
+    metrics) would cost the sidecar's calls what the direct ones, and the client here, do not pay."""
     port = free_port()
     argv = ["-m", "micro_cli", "sidecar", "--address", f"127.0.0.1:{port}", *flags]
-    with Peer(argv, env={**env, "MICRO_LOG_LEVEL": "WARNING"}, ready=("serving on",)):
+    quiet = {"MICRO_LOG_LEVEL": "WARNING", "MICRO_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    with Peer(argv, env={**env, **quiet}, ready=("serving on",)):
         yield f"http://127.0.0.1:{port}"
 
 
