@@ -113,16 +113,24 @@ class Catalogue:
         self.changes += 1
 
     def apply(self, type: EventType, entry: Entry) -> None:
-        """One registry event: the nodes it names join (create, update) or leave (delete)."""
+        """One registry event: the nodes it names join (create, update) or leave (delete).
+
+        A renewal that changes nothing (every node re-registers every few seconds: with
+        500 services, dozens a second) leaves the table and the document as they are.
+        """
         nodes = self._nodes.setdefault(entry.name, {})
+        changed = False
         for node in entry.nodes:
             if type is EventType.DELETE:
-                nodes.pop(node.id, None)
+                changed |= nodes.pop(node.id, None) is not None
             else:
-                nodes[node.id] = msgspec.structs.replace(entry, nodes=[node])
+                new = msgspec.structs.replace(entry, nodes=[node])
+                changed |= nodes.get(node.id) != new
+                nodes[node.id] = new
         if not nodes:
             del self._nodes[entry.name]
-        self._invalidate()
+        if changed:
+            self._invalidate()
 
     async def _follow(self, watcher: Watcher | Exception) -> None:
         pause = _FIRST_RETRY

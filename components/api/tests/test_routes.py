@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from micro_api.catalogue import Catalogue
 from micro_api.openapi import document, schema
 from micro_api.routes import Table
 from micro_core import errors
-from micro_core.registry import Endpoint, Node, Value
+from micro_core.registry import Endpoint, EventType, Node, Value
 from micro_core.registry import Service as Entry
+from micro_core.registry.memory import MemoryRegistry
 
 HELLO = Value("", "HelloRequest", [Value("name", "string"), Value("tags", "[]string")])
 REPLY = Value("", "HelloReply", [Value("message", "string"), Value("count", "int64")])
@@ -129,3 +131,17 @@ def test_shapes_become_json_schemas():
         "additionalProperties": {"type": "number"},
     }
     assert schema(None) == {}
+
+
+def test_the_catalogue_keeps_its_table_through_renewals_that_change_nothing():
+    catalogue = Catalogue(MemoryRegistry(), Table)
+    greeter = entry("greeter", Endpoint("Greeter.Hello", HELLO, REPLY))
+    catalogue.apply(EventType.CREATE, greeter)
+    table = catalogue.table
+    catalogue.apply(EventType.UPDATE, greeter)  # a renewal
+    assert catalogue.table is table
+    catalogue.apply(EventType.UPDATE, entry("greeter", Endpoint("Greeter.Bye")))
+    assert catalogue.table is not table
+    assert set(catalogue.table.services["greeter"].endpoints) == {"Greeter.Bye"}
+    catalogue.apply(EventType.DELETE, greeter)
+    assert catalogue.table.services == {}
