@@ -32,7 +32,7 @@ from enum import StrEnum
 
 import msgspec
 
-from micro_core.plugins import await_me_maybe
+from micro_core.plugins import await_me_maybe as _await_me_maybe
 
 #: Node metadata key that carries readiness; a node without it (Go Micro, no checks) is ready.
 READY = "ready"
@@ -103,7 +103,7 @@ class Checks:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):
-                result = await await_me_maybe(check.func)
+                result = await _await_me_maybe(check.func)
             error = "check returned False" if result is False else ""
         except TimeoutError:
             error = f"no answer within {self.timeout:.3g}s"

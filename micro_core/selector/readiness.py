@@ -23,3 +23,6 @@ def ready_only(services: list[Service]) -> list[Service]:
         for service in services
     ]
     return [service for service in kept if service.nodes]
+
+
+__all__ = ["ready_only"]
