@@ -94,3 +94,15 @@ async def test_services_call_and_publish_over_mutual_tls_from_micro_variables(
         with pytest.raises(ConnectionError):  # the same service, called in plaintext
             connection = await HTTPTransport().dial(greeter.address, timeout=5)
             await connection.call(Message({"Micro-Endpoint": "Greeter.Hello"}, b'"Eve"'), timeout=5)
+
+
+def test_the_tls_settings_come_from_flags_too(tls_client: TLSFiles) -> None:
+    def transport(**flags: str) -> HTTPTransport:
+        options = Options(flags=flags, environ={"MICRO_TLS_CA": "/ignored/when/a/flag/is/given"})
+        Plugins(autoload=False).add_options(options)
+        return HTTPTransport.from_options(options)
+
+    files = {"ca": tls_client.ca, "client_cert": tls_client.cert, "client_key": tls_client.key}
+    assert transport(**{f"tls_{name}": path for name, path in files.items()}).tls == TLSConfig(**files)
+    with pytest.raises(ValueError, match="cannot load tls_ca '/ignored"):
+        transport()  # without the flag, the variable counts
