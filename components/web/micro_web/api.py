@@ -141,8 +141,7 @@ class Api:
         """The service list and the log as they change: a snapshot first, then each change."""
         queue = self.catalog.listen()
         try:
-            snapshot = {"services": self.catalog.rows(), "log": list(self.catalog.log)}
-            return await self._sse(request, ("snapshot", snapshot), queue)
+            return await self._sse(request, ("snapshot", self.catalog.snapshot()), queue)
         finally:
             self.catalog.unlisten(queue)
 

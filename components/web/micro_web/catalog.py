@@ -70,9 +70,10 @@ class Catalog:
 
     # --- listening -----------------------------------------------------------------------
 
-    def listen(self) -> asyncio.Queue[tuple[str, Any]]:
-        """A queue of ``("service", row or {"name", "gone": True})`` and ``("log", entry)``."""
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=10_000)
+    def listen(self, backlog: int = 10_000) -> asyncio.Queue[tuple[str, Any]]:
+        """A queue of ``("service", row or {"name", "gone": True})`` and ``("log", entry)`` (and
+        ``("snapshot", …)`` when it overflowed)."""
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=backlog)
         self._listeners.add(queue)
         return queue
 
@@ -80,11 +81,17 @@ class Catalog:
         self._listeners.discard(queue)
 
     def _tell(self, kind: str, data: Any) -> None:
-        for queue in list(self._listeners):
+        for queue in self._listeners:
             try:
                 queue.put_nowait((kind, data))
-            except asyncio.QueueFull:
-                self._listeners.discard(queue)  # a page that stopped reading; it reconnects
+            except asyncio.QueueFull:  # a page that fell behind gets the whole picture again instead
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(("snapshot", self.snapshot()))
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every service's row and the log, as a page starts from."""
+        return {"services": self.rows(), "log": list(self.log)}
 
     # --- keeping fresh -------------------------------------------------------------------
 
