@@ -423,4 +423,4 @@ def _unavailable(call: Call, cause: BaseException) -> errors.MicroError:
     return errors.ServiceUnavailable(f"{call.service}: no node answered ({cause})", id="micro.client")
 
 
-__all__ = ["Call", "Client", "ClientStream", "Pool"]
+__all__ = ["Call", "Client", "ClientStream", "Pool", "RetryBudget"]
