@@ -42,7 +42,6 @@ class Catalogue:
         self._table: Table | None = None
         self._derived: dict[str, Any] = {}
         self.ready = False
-        self.changes = 0
         self._task: asyncio.Task[None] | None = None
 
     # --- reading -------------------------------------------------------------------------
@@ -110,7 +109,6 @@ class Catalogue:
     def _invalidate(self) -> None:
         self._table = None
         self._derived = {}
-        self.changes += 1
 
     def apply(self, type: EventType, entry: Entry) -> None:
         """One registry event: the nodes it names join (create, update) or leave (delete).

@@ -6,7 +6,7 @@ import click
 from aiohttp import web
 
 from micro_api.gateway import Gateway, GatewayOptions, print_routes
-from micro_api.routes import HANDLERS
+from micro_api.types import HANDLERS
 from micro_core import Service
 from micro_http import HttpSettings, http_options, run_component
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from micro_api.types import HANDLERS
 from micro_core import Service
-
-_HANDLERS = ("rpc", "api", "http", "event")
 
 
 def _joined(value: str | Sequence[str]) -> str:
@@ -44,8 +43,8 @@ def expose(
     if route is None:
         known = ", ".join(sorted(service.server.routes)) or "none"
         raise ValueError(f"{service.name} has no endpoint {endpoint!r} (has: {known})")
-    if handler and handler not in _HANDLERS:
-        raise ValueError(f"handler {handler!r} is not one of {', '.join(_HANDLERS)}")
+    if handler and handler not in HANDLERS:
+        raise ValueError(f"handler {handler!r} is not one of {', '.join(HANDLERS)}")
     pairs = {
         "path": _joined(path),
         "method": _joined(method).upper(),

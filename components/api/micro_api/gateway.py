@@ -22,7 +22,8 @@ from aiohttp import web
 from micro_api.catalogue import Catalogue
 from micro_api.handlers import Handlers, PassThrough
 from micro_api.openapi import document
-from micro_api.routes import HANDLERS, Route, Table
+from micro_api.routes import Route, Table
+from micro_api.types import HANDLERS
 from micro_core import Service, errors
 from micro_core.registry import Service as Entry
 from micro_http import HttpSettings, application, read_value, set_timeout

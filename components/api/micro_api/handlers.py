@@ -224,7 +224,7 @@ class Handlers:
                 await response.write(
                     b"event: error\ndata: " + error + b"\n\n" if sse else b'{"error":' + error + b"}\n"
                 )
-            except (ConnectionError, asyncio.CancelledError):
+            except ConnectionError:
                 return response  # the client went away: leaving the block closes the upstream stream
             await response.write_eof()
             return response

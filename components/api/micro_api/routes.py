@@ -18,13 +18,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from micro_api.types import HANDLERS
 from micro_core import errors
 from micro_core.registry import Endpoint
 from micro_core.registry import Service as Entry
 from micro_http import candidates
 from micro_http.resolve import title
 
-HANDLERS = ("rpc", "api", "http", "event")  # as micro_api.expose accepts them
 #: Endpoints every micro service has; callable, but not listed in the routes or the document.
 _HIDDEN_PREFIX = "Debug."
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -318,4 +318,4 @@ def _snake(name: str) -> str:
     return snake if title(snake) == name else name
 
 
-__all__ = ["HANDLERS", "Known", "MetadataRoute", "Route", "Table", "compile_path"]
+__all__ = ["Known", "MetadataRoute", "Route", "Table", "compile_path"]

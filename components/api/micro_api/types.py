@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import msgspec
 
+#: How the gateway serves an endpoint (endpoint metadata ``handler``, or ``--handler``).
+HANDLERS = ("rpc", "api", "http", "event")
+
 
 class Pair(msgspec.Struct, omit_defaults=True):
     """A header, query or form field: its name and every value it was given."""
@@ -55,4 +58,4 @@ class Event(msgspec.Struct, omit_defaults=True):
     data: str = ""
 
 
-__all__ = ["Event", "Pair", "Request", "Response"]
+__all__ = ["HANDLERS", "Event", "Pair", "Request", "Response"]
