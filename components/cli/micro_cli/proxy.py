@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 #: Seconds a registry or broker request to the sidecar may take.
 TIMEOUT = 10.0
+#: The sidecar publishes header ``Micro-Metadata-<Key>`` as the message's metadata ``<Key>``.
+METADATA_PREFIX = "Micro-Metadata-"
 
 
 @hookimpl
@@ -55,16 +57,24 @@ class Sidecar:
         self.token = token
 
     async def request(
-        self, method: str, path: str, body: bytes | None = None, *, timeout: float = TIMEOUT
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        timeout: float = TIMEOUT,
+        fields: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         """The status and body of one request; ``ConnectionError`` naming the sidecar if it is unreachable."""
-        return await asyncio.to_thread(self._send, method, path, body, timeout)
+        return await asyncio.to_thread(self._send, method, path, body, timeout, fields or {})
 
-    def _send(self, method: str, path: str, body: bytes | None, timeout: float) -> tuple[int, bytes]:
+    def _send(
+        self, method: str, path: str, body: bytes | None, timeout: float, fields: dict[str, str]
+    ) -> tuple[int, bytes]:
         import urllib.error  # here: urllib.request imports ssl, and this module is imported by every process
         import urllib.request
 
-        request = urllib.request.Request(self.url + path, data=body, method=method)
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers=fields)
         request.add_header("Content-Type", "application/json")
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
@@ -196,8 +206,13 @@ class ProxyBroker(Broker):
 
     async def publish(self, topic: str, message: Message) -> None:
         path = "/publish/" + quote(topic, safe="")
+        metadata = {
+            METADATA_PREFIX + name: value
+            for name, value in message.header.items()
+            if name not in headers.RESERVED
+        }
         try:
-            status, body = await self.sidecar.request("POST", path, message.body)
+            status, body = await self.sidecar.request("POST", path, message.body, fields=metadata)
         except ConnectionError as exc:
             raise BrokerError(str(exc)) from None
         if status >= 300:
@@ -217,6 +232,7 @@ def _encode(service: Service) -> bytes:
 
 
 __all__ = [
+    "METADATA_PREFIX",
     "TIMEOUT",
     "ProxyBroker",
     "ProxyConnection",

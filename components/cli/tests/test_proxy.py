@@ -7,6 +7,7 @@ sidecar.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from micro_cli.failures import (
     REGISTRY_UNREACHABLE,
     REMOTE_ERROR,
 )
+from micro_core import Options, Service
+from micro_core.testing.helpers import EventRecorder
 from micro_core.testing.processes import free_port, wait_until
 
 LEGACY = {
@@ -112,6 +115,20 @@ def test_publish_through_the_sidecar_reaches_a_service_subscriber(proxied, spawn
     result = proxied("publish", "orders", '{"item": "tea", "quantity": 3}')
     assert result.code == 0, result
     wait_until(lambda: events.exists() and "tea 3" in events.read_text(), 20, "the event")
+
+
+async def test_publish_metadata_through_the_sidecar(proxied, micro_env):
+    listener = Service("listener", options=Options(environ=micro_env))
+    await listener.connect()
+    try:
+        heard = await EventRecorder.subscribe(listener.broker, "orders")
+        result = await asyncio.to_thread(proxied, "publish", "orders", '{"item": "tea"}', "-m", "Clerk=ann")
+        assert result.code == 0, result
+        [event] = await heard.wait(1, timeout=20)
+        assert event.message.header["Clerk"] == "ann" and json.loads(event.message.body) == {"item": "tea"}
+        await heard.close()
+    finally:
+        await listener.close()
 
 
 def test_register_and_deregister_through_the_sidecar(proxied, micro):

@@ -37,6 +37,8 @@ log = logging.getLogger("micro.sidecar.events")
 
 #: Seconds between comment lines on an idle event stream, so a dead client is noticed.
 HEARTBEAT = 15.0
+#: ``Micro-Metadata-Clerk: ann`` on ``POST /publish/<topic>`` publishes with metadata ``Clerk: ann``.
+METADATA_PREFIX = "Micro-Metadata-"
 
 
 @dataclass
@@ -103,9 +105,15 @@ class Events:
     # --- publish ------------------------------------------------------------------------
 
     async def publish(self, request: web.Request) -> web.Response:
-        """``POST /publish/<topic>``: the JSON body is the message; 204 once the broker took it."""
+        """``POST /publish/<topic>``: the JSON body is the message, each ``Micro-Metadata-<Key>``
+        header one of its metadata; 204 once the broker took it."""
         value = parse_json(await request.read())
-        await self._publish(request.match_info["topic"], value, metadata(request))
+        given = {
+            name[len(METADATA_PREFIX) :]: text
+            for name, text in request.headers.items()
+            if name.lower().startswith(METADATA_PREFIX.lower()) and len(name) > len(METADATA_PREFIX)
+        }
+        await self._publish(request.match_info["topic"], value, {**metadata(request), **given})
         return web.Response(status=204)
 
     # --- websocket ----------------------------------------------------------------------
@@ -242,4 +250,4 @@ class Events:
             await socket.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"the sidecar is stopping")
 
 
-__all__ = ["HEARTBEAT", "Events", "Push"]
+__all__ = ["HEARTBEAT", "METADATA_PREFIX", "Events", "Push"]

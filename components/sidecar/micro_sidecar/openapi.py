@@ -58,7 +58,12 @@ PATHS: dict[str, dict[str, Any]] = {
         )
     },
     "/publish/{topic}": {
-        "post": _op("Publish the JSON body to a topic", body={}, ok="204", parameters=_TOPIC)
+        "post": _op(
+            "Publish the JSON body to a topic; each Micro-Metadata-<Key> header is metadata <Key>",
+            body={},
+            ok="204",
+            parameters=_TOPIC,
+        )
     },
     "/broker": {
         "get": _op(

@@ -10,6 +10,7 @@ import pytest
 
 from micro_core import Options, Service
 from micro_core.registry import Service as Entry
+from micro_core.testing.helpers import EventRecorder
 from micro_http import HttpSettings
 from micro_sidecar import Settings, build
 from micro_sidecar.openapi import PATHS
@@ -71,6 +72,16 @@ async def test_a_call_to_one_node_by_address(sidecar, http, prices):
         f"{sidecar.url}/rpc", json={**call, "address": "127.0.0.1:9", "timeout": 1}
     ) as response:
         assert response.status in (502, 503, 504)
+
+
+async def test_publish_with_metadata(sidecar, http, prices):
+    heard = await EventRecorder.subscribe(prices.broker, "prices.changed")
+    headers = {"Micro-Metadata-Clerk": "ann"}
+    async with http.post(f"{sidecar.url}/publish/prices.changed", json={"sku": "tea"}, headers=headers) as r:
+        assert r.status == 204
+    [event] = await heard.wait(1)
+    assert event.message.header["Clerk"] == "ann" and json.loads(event.message.body) == {"sku": "tea"}
+    await heard.close()
 
 
 async def test_publish_and_pull_over_server_sent_events(sidecar, http):
