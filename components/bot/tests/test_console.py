@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +87,20 @@ def test_input_console_finds_services_through_micro_s_global_flags(process_env, 
     )
     assert done.returncode == 0, done.stderr
     assert "greeter" in done.stdout and "micro.bot.oncall" in done.stdout
+
+
+def test_input_console_prompts_a_person_at_a_terminal(process_env):
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [MICRO, "bot", "--inputs", "console"],
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=process_env,
+        text=True,
+    ) as bot:
+        os.close(follower)
+        os.write(leader, b"ping\n\x04")  # a line, then end of input (Ctrl-D)
+        out, _ = bot.communicate(timeout=60)
+    os.close(leader)
+    assert out == "micro> pong\nmicro> "

@@ -53,7 +53,14 @@ class ConsoleInput(Input):
     async def _read(self, receive: Receive) -> None:
         try:
             lines = self._lines()
-            while line := await lines.get():
+            interactive = self._in.isatty()  # a prompt for a person, none for a pipe
+            while True:
+                if interactive:
+                    self._out.write("micro> ")
+                    self._out.flush()
+                line = await lines.get()
+                if not line:
+                    break
                 await receive(ChatMessage(line.strip(), Conversation(self.name, self.user)))
         finally:
             self._done.set()
