@@ -70,7 +70,8 @@ def _pinned(core: int, argv: list[str]) -> list[str]:
 
 
 @contextmanager
-def _process(argv: list[str], env: dict[str, str], directory: str, name: str, port: int) -> Iterator[None]:
+def _process(argv: list[str], env: dict[str, str], directory: str, name: str, port: int) -> Iterator[int]:
+    """A server process, ready once its port answers; its pid."""
     process = ServerProcess(
         argv,
         port=port,
@@ -80,11 +81,20 @@ def _process(argv: list[str], env: dict[str, str], directory: str, name: str, po
         name=name,
     )
     with process:
-        yield
+        assert process.process is not None
+        yield process.process.pid
+
+
+@dataclass(frozen=True)
+class _World:
+    service_url: str
+    dashboard_url: str
+    #: pids of the web service and of micro web, to read their CPU time
+    pids: dict[str, int]
 
 
 @contextmanager
-def _world(directory: str) -> Iterator[tuple[dict[str, str], str, str]]:
+def _world(directory: str) -> Iterator[_World]:
     """The web service and ``micro web`` (no login: loopback only) sharing a local registry."""
     env = {"MICRO_REGISTRY": "local", "MICRO_REGISTRY_ADDRESS": str(Path(directory) / "registry")}
     service_port, web_port = free_port(), free_port()
@@ -92,17 +102,22 @@ def _world(directory: str) -> Iterator[tuple[dict[str, str], str, str]]:
     dashboard = _pinned(
         1, [sys.executable, "-m", "micro_cli", "web", "--no-auth", "--address", f"127.0.0.1:{web_port}"]
     )
+    service_env = {**env, "MICRO_WEB_SERVER_ADDRESS": f"127.0.0.1:{service_port}"}
     with (
-        _process(
-            service,
-            {**env, "MICRO_WEB_SERVER_ADDRESS": f"127.0.0.1:{service_port}"},
-            directory,
-            "hello",
-            service_port,
-        ),
-        _process(dashboard, env, directory, "micro-web", web_port),
+        _process(service, service_env, directory, "hello", service_port) as service_pid,
+        _process(dashboard, env, directory, "micro-web", web_port) as web_pid,
     ):
-        yield env, f"http://127.0.0.1:{service_port}/", f"http://127.0.0.1:{web_port}"
+        yield _World(
+            f"http://127.0.0.1:{service_port}/",
+            f"http://127.0.0.1:{web_port}",
+            {"web service": service_pid, "micro web": web_pid},
+        )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -133,13 +148,21 @@ def wrk(url: str, seconds: int, connections: int) -> tuple[int, float, float, fl
 
 
 def proxy_cases(plan: Plan) -> list[Result]:
+    """wrk against the web service directly and through ``micro web``, alternating; each row
+    also says the CPU each process spent per request, a figure the machine's load bends less."""
     rounds: dict[str, list[Result]] = {"direct": [], "proxy": []}
-    with tempfile.TemporaryDirectory() as directory, _world(directory) as (_, direct, dashboard):
-        urls = {"direct": direct, "proxy": f"{dashboard}/hello/"}
+    with tempfile.TemporaryDirectory() as directory, _world(directory) as world:
+        urls = {"direct": world.service_url, "proxy": f"{world.dashboard_url}/hello/"}
         wrk(urls["proxy"], 1, 8)  # warm up: the proxy's selector cache and connection pool
         for _ in range(plan.rounds):
             for name, url in urls.items():
+                before = {who: _cpu_seconds(pid) for who, pid in world.pids.items()}
                 done, seconds, p50, p99 = wrk(url, plan.seconds, plan.connections)
+                cpu = {
+                    f"{who} CPU us/request": round((_cpu_seconds(pid) - before[who]) / max(done, 1) * 1e6, 1)
+                    for who, pid in world.pids.items()
+                    if name == "proxy" or who == "web service"
+                }
                 rounds[name].append(
                     Result(
                         GROUP,
@@ -148,7 +171,7 @@ def proxy_cases(plan: Plan) -> list[Result]:
                         seconds,
                         p50,
                         p99,
-                        params={"connections": plan.connections},
+                        params={"connections": plan.connections, **cpu},
                     )
                 )
     baseline, through = median_round(rounds["direct"]), median_round(rounds["proxy"])
@@ -221,7 +244,8 @@ async def services_cases(plan: Plan, skipped: list[str]) -> list[Result]:
     results = []
     with tempfile.TemporaryDirectory() as directory:
         await _register(Path(directory) / "registry", plan.services)
-        with _world(directory) as (_, _, dashboard):
+        with _world(directory) as world:
+            dashboard = world.dashboard_url
             count = plan.services + 1  # and micro.web.hello
             times = await _json_times(f"{dashboard}/_/api/services", plan.requests, count)
             p50, p99 = percentiles(times)
