@@ -313,6 +313,7 @@ async def test_each_side_lists_the_others_services_with_their_endpoints(
         "Greeter.Echo",
         "Greeter.Fail",
         "Greeter.Hello",
+        "Greeter.Refuse",
         "Greeter.Upper",
     }
     assert go_entry.nodes[0].metadata["server"] == "mucp"
@@ -414,6 +415,17 @@ async def test_a_python_grpc_client_calls_a_go_micro_grpc_service_in_protobuf(
         assert (await call(StringValue(value=f"py{i}"), metadata={"Trace-Id": "t-4"})).value == f"PY{i}"
     replies = await asyncio.gather(*(call(StringValue(value=f"c{i}")) for i in range(CONCURRENT)))
     assert [r.value for r in replies] == [f"C{i}" for i in range(CONCURRENT)]
+    with pytest.raises(errors.Conflict) as refused:
+        await grpc_client.client.call(
+            f"go.{name}", "Greeter.Refuse", StringValue(value="café closed"),
+            response_type=StringValue, content_type="application/grpc+proto",
+        )  # fmt: skip
+    assert refused.value.to_dict() == {
+        "id": f"go.{name}",
+        "code": 409,
+        "detail": "café closed",
+        "status": "Conflict",
+    }
     with pytest.raises(errors.MicroError) as missing:
         await grpc_client.client.call(
             f"go.{name}", "Greeter.Nope", StringValue(value="x"), content_type="application/grpc+proto"

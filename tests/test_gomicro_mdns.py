@@ -86,7 +86,13 @@ def test_each_side_lists_every_service_of_the_other_with_endpoints(report: dict[
     # py.greeter's process also holds a broker subscription (micro.http.broker): Go lists both.
     assert {"py.greeter", "micro.http.broker", "py.other", "py.client", "go.greeter"} <= set(go_sees)
     assert {"Greeter.Hello", "Greeter.Fail"} <= {e["name"] for e in go_sees["py.greeter"]["endpoints"]}
-    assert report["python_lists"]["go.greeter"] == ["Greeter.Echo", "Greeter.Fail", "Greeter.Hello", "Greeter.Upper"]
+    assert report["python_lists"]["go.greeter"] == [
+        "Greeter.Echo",
+        "Greeter.Fail",
+        "Greeter.Hello",
+        "Greeter.Refuse",
+        "Greeter.Upper",
+    ]
 
 
 def test_events_cross_both_ways_on_the_http_broker(report: dict[str, Any]) -> None:

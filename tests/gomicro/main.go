@@ -172,6 +172,12 @@ func (g *Greeter) Upper(ctx context.Context, req *wrapperspb.StringValue, rsp *w
 	return nil
 }
 
+// Refuse answers a 409 under the service's own id, its detail the request's text: an
+// error from a protobuf endpoint.
+func (g *Greeter) Refuse(ctx context.Context, req *wrapperspb.StringValue, rsp *wrapperspb.StringValue) error {
+	return errors.New(g.name, req.Value, 409)
+}
+
 func serve(newServer func(...server.Option) server.Server, reg registry.Registry, name string) {
 	srv := newServer(
 		server.Name(name),

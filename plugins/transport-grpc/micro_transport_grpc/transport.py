@@ -561,6 +561,9 @@ class GRPCConnection(Connection):
                 f"reply from {self.address} exceeds the {self.max_message_size}-byte limit: {details}",
                 id="micro.transport.grpc",
             )
+        if details.startswith("{") and '"code"' in details:
+            # Go Micro's gRPC server sends its error whole, as JSON, in the status message.
+            return Message({headers.ERROR: details})
         error = errors.from_code(
             _CODE_OF_STATUS.get(status, 500), f"{status.name}: {details}", id="micro.transport.grpc"
         )
