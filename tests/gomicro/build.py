@@ -2,8 +2,9 @@
 
 The binary is cached in ``.cache/gomicro/<hash of go.mod, go.sum and main.go>/`` (git
 ignores ``.cache``), so a test run or benchmark with a warm cache does not run Go at
-all; a changed source or dependency builds a new one. The first build fetches Go Micro
-v5 from the Go module proxy (about a minute on a cold Go module cache).
+all; a changed source or dependency builds a new one and removes the older builds. The
+first build fetches Go Micro v5 from the Go module proxy (about a minute on a cold Go
+module cache).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def build() -> Path:
     if built.returncode != 0:
         raise RuntimeError(f"go build in {SOURCE} failed:\n{built.stderr}")
     partial.rename(binary)
+    for stale in CACHE.iterdir():  # builds of older sources
+        if stale != binary.parent:
+            shutil.rmtree(stale, ignore_errors=True)
     return binary
 
 
