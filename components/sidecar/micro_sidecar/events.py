@@ -138,6 +138,8 @@ class Events:
         self._sockets.add(socket)
         try:
             async for frame in socket:
+                if frame.type is aiohttp.WSMsgType.ERROR:
+                    break  # the connection failed; the socket is closed below
                 if frame.type is not aiohttp.WSMsgType.TEXT:
                     error = errors.BadRequest("send messages as JSON text frames", id="micro.sidecar")
                     await socket.send_str(_error_frame(error))

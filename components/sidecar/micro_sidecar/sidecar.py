@@ -15,6 +15,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
 
 import aiohttp
@@ -34,7 +35,6 @@ log = logging.getLogger("micro.sidecar")
 
 #: Seconds the sidecar keeps asking for the app's OpenAPI document while the app starts.
 OPENAPI_WAIT = 10.0
-_VERSION = "0.1.0"
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ async def build(service: Service, settings: Settings, http_settings: HttpSetting
     secured = bool(http_settings.tokens or http_settings.jwt_key)
     if secured:  # a token given means every route needs it
         http_settings = dataclasses.replace(http_settings, auth_required=True)
-    document = openapi.document(_VERSION, secured=secured)
+    document = openapi.document(version("micro-sidecar"), secured=secured)
     api = Api(
         service.registry,
         service.client,
