@@ -33,6 +33,8 @@ from micro_core.registry import Service as Entry
 
 SIZE = 100
 GO_SERVICE = "go.bench"
+#: Seconds Go Micro's client waits for a reply before it counts the call as lost.
+LOST_CALL = 1.0
 
 
 @dataclass
@@ -85,24 +87,25 @@ def bench_go_client(server: GoServer, concurrency: int, plan: Plan) -> Result:
     body = msgspec.json.encode(payload(SIZE)).decode()
     argv = [str(server.binary), "call", "-registry", "memory", "-address", server.address]
     argv += ["-service", GO_SERVICE, "-endpoint", "Greeter.Echo", "-body", body]
-    argv += ["-count", str(plan.calls), "-concurrency", str(concurrency), "-timeout", "1s"]
+    argv += ["-count", str(plan.calls), "-concurrency", str(concurrency), "-timeout", f"{LOST_CALL}s"]
     done = subprocess.run(argv, env=server.env, capture_output=True, text=True, timeout=120)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"the Go Micro client failed: {done.stderr[-1000:]}")
     report = json.loads(lines[-1])
     # Go Micro v5's server leaves a request unanswered now and then (see NodePool's _REST):
-    # those calls time out after 1 s, count as not done, and are named in the note.
+    # those calls time out, count as not done, and are named in the note; the time their
+    # workers spent waiting is left out, so the baseline is not made slower than it is.
     lost = report["failures"]
     return Result(
         "gomicro",
         "Go Micro client -> Go Micro server",
         report["calls"] - lost,
-        report["seconds"],
+        report["seconds"] - lost * LOST_CALL / concurrency,
         report["p50_ms"],
         report["p99_ms"],
         {"payload": SIZE, "concurrency": concurrency},
-        note=f"{lost} calls timed out in Go Micro's server" if lost else "",
+        note=f"{lost} calls lost in Go Micro's server (their wait left out)" if lost else "",
     )
 
 
