@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import click
+from aiohttp import web
 
+from micro_core import Service
 from micro_http import HttpSettings, http_options, run_component
 from micro_sidecar import endpoints
 from micro_sidecar.app import App
@@ -138,11 +140,18 @@ def sidecar(
         push_timeout=push_timeout,
         pushes=_pushes(pushes),
     )
+
+    async def start(service: Service) -> web.Application:
+        try:
+            return await build(service, options, settings)
+        except endpoints.EndpointsError as exc:  # the app's OpenAPI document: one line, not a traceback
+            raise click.ClickException(str(exc)) from None
+
     run_component(
         ctx,
         "micro.sidecar",
         settings.address,
-        lambda service: build(service, options, settings),
+        start,
         on_listening=lambda address: click.echo(f"micro sidecar serving on {address}", err=True),
     )
 

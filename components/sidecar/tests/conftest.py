@@ -50,6 +50,12 @@ def env(settings: dict[str, Any], tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
+def micro() -> str:
+    """The ``micro`` executable of this environment."""
+    return MICRO
+
+
+@pytest.fixture
 def processes(tmp_path: Path) -> Iterator[list[ServerProcess]]:
     """Every process a test starts, stopped after it (SIGTERM, then SIGKILL)."""
     started: list[ServerProcess] = []
