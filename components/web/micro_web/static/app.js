@@ -732,7 +732,7 @@ function topicsView(initial) {
   main.replaceChildren(
     el("h1", {}, "Topics"),
     el("form", { class: "panel row", onsubmit: watch, "aria-label": "watch a topic" }, topic, el("button", { class: "primary", type: "submit" }, "Watch"), status),
-    el("div", { class: "nodes" },
+    el("div", { class: "split" },
       el("form", { class: "panel", onsubmit: publish, "aria-label": "publish a message" }, el("h3", {}, "Publish"), body,
         el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" }, "Publish"))),
       el("div", { class: "panel" }, el("h3", {}, "Messages"), messages)),
