@@ -19,7 +19,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 from aiohttp import web
@@ -46,6 +46,37 @@ class _State:
         self.upstream = 0.0
         self.identity: Identity | None = None
         self.timeout: asyncio.Timeout | None = None
+
+
+class AccessLines:
+    """Access-log lines kept in memory and written with one write per batch.
+
+    :func:`micro_http.serve.run_component` puts one on the app it serves (``app[ACCESS_LINES]``)
+    and flushes it every 0.2 s: going through :mod:`logging` (a record, a formatter, a lock)
+    and a write per request cost the gateway a third of its CPU per request. Without one,
+    lines go to the ``micro.http.access`` logger.
+    """
+
+    def __init__(self, stream: BinaryIO, limit: int = 1024) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._lines: list[bytes] = []
+
+    def write(self, line: bytes) -> None:
+        self._lines.append(_PREFIX + line + b"\n")
+        if len(self._lines) >= self._limit:
+            self.flush()
+
+    def flush(self) -> None:
+        lines, self._lines = self._lines, []
+        if lines:
+            self._stream.write(b"".join(lines))
+            self._stream.flush()
+
+
+#: The :class:`AccessLines` of an app, if it has one.
+ACCESS_LINES = web.AppKey("micro_http.access_lines", AccessLines)
+_PREFIX = b"micro.http.access: "  # as the logger's own lines read under run_component's format
 
 
 _STATE = web.RequestKey("micro_http.state", _State)
@@ -251,7 +282,12 @@ class Edge:
         }
         if state.identity is not None:
             line["subject"] = state.identity.subject
-        access_log.info(msgspec.json.encode(line).decode())
+        encoded = msgspec.json.encode(line)
+        lines = request.app.get(ACCESS_LINES)
+        if lines is not None:
+            lines.write(encoded)
+        else:
+            access_log.info(encoded.decode())
 
 
 class TooManyRequests(errors.MicroError):
@@ -292,6 +328,8 @@ def application(
 
 
 __all__ = [
+    "ACCESS_LINES",
+    "AccessLines",
     "Cors",
     "Edge",
     "RateLimiter",

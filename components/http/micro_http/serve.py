@@ -16,23 +16,20 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TextIO
 
 import click
 from aiohttp import web
 
 from micro_core import Options, Plugins, Service, run
 from micro_core.transport.http import split_address
-from micro_http.edge import access_log
+from micro_http.edge import ACCESS_LINES, AccessLines
 from micro_http.plugins import http_plugins
-
-log = logging.getLogger("micro.http")
 
 #: Seconds a stopping app waits for requests in flight.
 SHUTDOWN_GRACE = 10.0
-#: Seconds access-log lines may wait in memory before they are written, in one write.
+#: Seconds access-log lines may wait in memory before they are written, in one write
+#: (see :class:`~micro_http.edge.AccessLines`).
 ACCESS_LOG_FLUSH = 0.2
-_FORMAT = "%(name)s: %(message)s"
 
 Build = Callable[[Service], Awaitable[web.Application]]
 
@@ -94,48 +91,10 @@ async def serve(
         await runner.cleanup()
 
 
-class _Batched(logging.Handler):
-    """Keeps formatted lines and writes them with one write when flushed (or when 1024 wait):
-    a logging.StreamHandler writes and flushes every line, a syscall per request."""
-
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__()
-        self.setFormatter(logging.Formatter(_FORMAT))
-        self._stream = stream
-        self._lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._lines.append(self.format(record))
-        if len(self._lines) >= 1024:
-            self.flush()
-
-    def flush(self) -> None:
-        lines, self._lines = self._lines, []
-        if lines:
-            self._stream.write("\n".join(lines) + "\n")
-            self._stream.flush()
-
-    def close(self) -> None:
-        self.flush()
-        super().close()
-
-
-def _buffer_access_log() -> logging.Handler:
-    """Access-log lines go out in batches: measured under load, a write per request halved
-    the gateway's throughput. Nor does a record look up its caller's file and line, thread
-    or process (the logging HOWTO's "Optimization" switches), which cost more than the line."""
-    logging._srcfile = None
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    handler = _Batched(sys.stderr)
-    access_log.addHandler(handler)
-    access_log.propagate = False
-    return handler
-
-
-async def _flush_every(handler: logging.Handler, seconds: float) -> None:
+async def _flush_every(lines: AccessLines, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
-        handler.flush()
+        lines.flush()
 
 
 def run_component(
@@ -151,19 +110,22 @@ def run_component(
     :param name: the kernel service's name (the component is a client, it does not register).
     :param build: makes the app from the connected service; its cleanup hooks run at stop.
     """
-    logging.basicConfig(level=os.environ.get("MICRO_LOG_LEVEL", "INFO").upper(), format=_FORMAT)
+    logging.basicConfig(
+        level=os.environ.get("MICRO_LOG_LEVEL", "INFO").upper(), format="%(name)s: %(message)s"
+    )
     service = kernel(name, global_flags(ctx))
 
     async def main() -> None:
-        buffer = _buffer_access_log()
-        flusher = asyncio.create_task(_flush_every(buffer, ACCESS_LOG_FLUSH))
+        lines = AccessLines(sys.stderr.buffer)
+        flusher = asyncio.create_task(_flush_every(lines, ACCESS_LOG_FLUSH))
         await service.connect()
         try:
             app = await build(service)
+            app[ACCESS_LINES] = lines
             await serve(app, address, on_listening=on_listening)
         finally:
             flusher.cancel()
-            buffer.close()  # flushes what is left
+            lines.flush()
             await service.close()
 
     run(main())

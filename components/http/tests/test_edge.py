@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import re
 import time
 
+import aiohttp
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from micro_core import context, errors
-from micro_http import HttpSettings, add_upstream, metadata, request_id, set_timeout
+from micro_http import (
+    HttpSettings,
+    add_upstream,
+    application,
+    http_plugins,
+    metadata,
+    request_id,
+    set_timeout,
+)
+from micro_http.edge import ACCESS_LINES, AccessLines
 
 routes = web.RouteTableDef()
 
@@ -205,3 +217,20 @@ async def test_one_structured_access_log_line_per_request(edge_app, caplog):
     assert line["request_id"] == "r-42"
     assert (line["method"], line["path"], line["status"]) == ("GET", "/fail", 404)
     assert line["ms"] >= line["upstream_ms"] == 0
+
+
+async def test_an_app_with_access_lines_writes_them_in_one_batch(caplog):
+    lines = io.BytesIO()
+    app = application(HttpSettings(), http_plugins(autoload=False))
+    app[ACCESS_LINES] = AccessLines(lines)
+    app.add_routes(ALL)
+    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+        with caplog.at_level(logging.INFO, logger="micro.http.access"):
+            for path in ("/seen", "/fail"):
+                async with http.get(server.make_url(path)):
+                    pass
+    assert lines.getvalue() == b""  # nothing written until the flush
+    app[ACCESS_LINES].flush()
+    written = lines.getvalue().decode().splitlines()
+    assert [json.loads(line.removeprefix("micro.http.access: "))["status"] for line in written] == [200, 404]
+    assert not [r for r in caplog.records if r.name == "micro.http.access"]  # not through logging too
