@@ -155,9 +155,9 @@ class Client:
         self.content_type: str = options["content_type"]
         if selector.probe is None:
             selector.probe = self._probe
-        self._call = plugins.wrap_call(self._send)
+        self._call = plugins.wrap_call(self._send, options)
         # The broker's own method when no plugin wraps publishing: no layer added per publish.
-        self._publish = plugins.wrap_publish(broker.publish) if broker is not None else None
+        self._publish = plugins.wrap_publish(broker.publish, options) if broker is not None else None
 
     def codec(self, content_type: str | None = None) -> Codec:
         return self.plugins.codec(content_type or self.content_type, self.options)

@@ -8,7 +8,9 @@ plugin that answers for the requested name wins, and the kernel's own fallback
 meant for new-style ``@hookimpl(wrapper=True)`` implementations: take what the
 inner layers built with ``yield`` and return it wrapped. A plain implementation
 (wrapping the ``call``/``handler`` it is given) composes too: every plugin's layer
-runs, the ``wrapper=True`` ones outermost. A ``micro_*`` implementation that
+runs, the ``wrapper=True`` ones outermost. Like any pluggy implementation, a
+wrapper may take only the parameters it needs (``options`` is there for those with
+settings of their own: no module state keyed by service). A ``micro_*`` implementation that
 matches no hook here is an error when its plugin is registered.
 """
 
@@ -112,42 +114,47 @@ def micro_broker(name: str, registry: Registry, options: Options) -> Broker | No
 
 
 @hookspec(firstresult=True)
-def micro_wrap_call(call: CallFunc) -> CallFunc:
+def micro_wrap_call(call: CallFunc, options: Options) -> CallFunc:
     """Wrap the client's calls; built once per client, so a wrapper costs nothing when absent.
 
     :param call: the next layer inward; it takes a Call (service, endpoint, message, options)
         and returns the reply message, raising a MicroError for a remote error.
+    :param options: the client's settings: a wrapper reads its own there and, when they
+        switch it off, returns ``call`` unwrapped.
     :return: the wrapped call (implement with ``wrapper=True`` and ``yield``).
     """
 
 
 @hookspec(firstresult=True)
-def micro_wrap_handler(service: str, endpoint: str, handler: HandlerFunc) -> HandlerFunc:
+def micro_wrap_handler(service: str, endpoint: str, handler: HandlerFunc, options: Options) -> HandlerFunc:
     """Wrap a server endpoint's handler; built once per endpoint at start.
 
     :param service: the serving service's name.
     :param endpoint: the endpoint ``Type.Method``.
     :param handler: the next layer inward.
+    :param options: the server's settings.
     :return: the wrapped handler (implement with ``wrapper=True`` and ``yield``).
     """
 
 
 @hookspec(firstresult=True)
-def micro_wrap_publish(publish: PublishFunc) -> PublishFunc:
+def micro_wrap_publish(publish: PublishFunc, options: Options) -> PublishFunc:
     """Wrap the client's publishes; built once per client (tracing, metrics of events sent).
 
     :param publish: the next layer inward; it takes the topic and the encoded message
         (headers may still be added) and returns once the broker accepted it.
+    :param options: the client's settings.
     :return: the wrapped publish (implement with ``wrapper=True`` and ``yield``).
     """
 
 
 @hookspec(firstresult=True)
-def micro_wrap_subscriber(topic: str, handler: EventHandler) -> EventHandler:
+def micro_wrap_subscriber(topic: str, handler: EventHandler, options: Options) -> EventHandler:
     """Wrap a subscriber's event handler; built once per subscription.
 
     :param topic: the subscribed topic.
     :param handler: the next layer inward.
+    :param options: the subscribing service's settings.
     :return: the wrapped handler (implement with ``wrapper=True`` and ``yield``).
     """
 

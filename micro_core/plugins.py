@@ -295,18 +295,20 @@ class Plugins:
     def add_options(self, options: Options) -> None:
         self._pm.hook.micro_add_options.call_historic(kwargs={"options": options})
 
-    def wrap_call(self, call: CallFunc) -> CallFunc:
-        wrapped: CallFunc = self._wrap("micro_wrap_call", "call", call)
+    def wrap_call(self, call: CallFunc, options: Options) -> CallFunc:
+        wrapped: CallFunc = self._wrap("micro_wrap_call", "call", call, options=options)
         return wrapped
 
-    def wrap_handler(self, service: str, endpoint: str, handler: HandlerFunc) -> HandlerFunc:
+    def wrap_handler(
+        self, service: str, endpoint: str, handler: HandlerFunc, options: Options
+    ) -> HandlerFunc:
         wrapped: HandlerFunc = self._wrap(
-            "micro_wrap_handler", "handler", handler, service=service, endpoint=endpoint
+            "micro_wrap_handler", "handler", handler, service=service, endpoint=endpoint, options=options
         )
         return wrapped
 
-    def wrap_publish(self, publish: PublishFunc) -> PublishFunc:
-        wrapped: PublishFunc = self._wrap("micro_wrap_publish", "publish", publish)
+    def wrap_publish(self, publish: PublishFunc, options: Options) -> PublishFunc:
+        wrapped: PublishFunc = self._wrap("micro_wrap_publish", "publish", publish, options=options)
         return wrapped
 
     def health_checks(self, service: Service) -> dict[str, CheckFunc]:
@@ -319,8 +321,10 @@ class Plugins:
                 checks[name] = check
         return checks
 
-    def wrap_subscriber(self, topic: str, handler: EventHandler) -> EventHandler:
-        wrapped: EventHandler = self._wrap("micro_wrap_subscriber", "handler", handler, topic=topic)
+    def wrap_subscriber(self, topic: str, handler: EventHandler, options: Options) -> EventHandler:
+        wrapped: EventHandler = self._wrap(
+            "micro_wrap_subscriber", "handler", handler, topic=topic, options=options
+        )
         return wrapped
 
     def _wrap(self, hook: str, inner_name: str, inner: Any, **kwargs: Any) -> Any:
@@ -329,12 +333,14 @@ class Plugins:
         The hooks are first-result, so pluggy alone would let the first plain (non-wrapper)
         implementation win silently. Plain implementations are applied here instead, each
         around the previous one in pluggy's call order (the first called is outermost);
-        then pluggy runs the ``wrapper=True`` implementations around the result.
+        then pluggy runs the ``wrapper=True`` implementations around the result. Each plain
+        one gets only the arguments it names, as pluggy would pass them.
         """
         impls = getattr(self._pm.hook, hook).get_hookimpls()
         plain = [impl for impl in impls if not (impl.wrapper or impl.hookwrapper)]
         for impl in plain:  # pluggy calls from the end of the list: the start is innermost
-            inner = impl.function(**kwargs, **{inner_name: inner})
+            arguments = {**kwargs, inner_name: inner}
+            inner = impl.function(*(arguments[name] for name in impl.argnames))
         wrappers = self._pm.subset_hook_caller(hook, remove_plugins=[impl.plugin for impl in plain])
         composed = inner
         return wrappers.call_extra([lambda: composed], {**kwargs, inner_name: composed})

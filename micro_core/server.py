@@ -149,7 +149,7 @@ class Server:
     def build(self) -> None:
         """Compose each unary endpoint's handler chain once, so wrappers cost nothing per call."""
         self._chains = {
-            name: self.plugins.wrap_handler(self.name, name, self._invoker(route))
+            name: self.plugins.wrap_handler(self.name, name, self._invoker(route), self.options)
             for name, route in self.routes.items()
             if route.kind is Kind.UNARY
         }

@@ -177,7 +177,9 @@ class Service:
             self._renewal = asyncio.create_task(self._renew(), name=f"{self.name} registration")
             self._start_checker()
             for sub in self._subscribers:
-                handler = self.plugins.wrap_subscriber(sub.topic, self._event_handler(sub.handler))
+                handler = self.plugins.wrap_subscriber(
+                    sub.topic, self._event_handler(sub.handler), self.options
+                )
                 self._subscriptions.append(
                     await self.broker.subscribe(sub.topic, handler, queue=sub.queue, auto_ack=sub.auto_ack)
                 )

@@ -86,6 +86,45 @@ async def test_plain_wrap_implementations_of_two_plugins_compose(micro_settings:
     assert order == ["call b", "call a", "handler b", "handler a"]
 
 
+async def test_a_wrapper_reads_its_own_setting_from_the_options_it_is_given(
+    micro_settings: dict[str, Any],
+) -> None:
+    """Two services of one process, one plugin: each service's own setting decides (no module
+    state keyed by service), and the implementation names only the parameters it uses."""
+
+    class Shout:
+        @hookimpl
+        def micro_add_options(self, options: Options) -> None:
+            options.add("shout", False, "upper-case every reply", bool)
+
+        @hookimpl
+        def micro_wrap_handler(self, handler: Any, options: Options) -> Any:
+            if not options["shout"]:
+                return handler  # off: nothing added to the chain
+
+            async def shouting(request: Message) -> Message:
+                reply = await handler(request)
+                reply.body = reply.body.upper()
+                return reply
+
+            return shouting
+
+    plugins = Plugins(autoload=False)
+    plugins.register(Shout())
+    loud = Service(
+        "loud",
+        handlers=[Greeter()],
+        plugins=plugins,
+        options=Options(code={**micro_settings, "shout": True}, environ={}),
+    )
+    quiet = Service(
+        "quiet", handlers=[Greeter()], plugins=plugins, options=Options(code=micro_settings, environ={})
+    )
+    async with loud, quiet:
+        assert await quiet.client.call("loud", "Greeter.Hello", "Ada") == "HELLO ADA"
+        assert await loud.client.call("quiet", "Greeter.Hello", "Ada") == "Hello Ada"
+
+
 async def test_after_stop_runs_in_the_order_of_the_other_lifecycle_hooks_and_through_wrappers(
     micro_settings: dict[str, Any],
 ) -> None:
