@@ -1,41 +1,26 @@
 """The hook implementations and their settings; each wrapper is left out when its setting is off.
 
-Settings are read when a wrapper is composed: the client's when its service is built
-(``micro_add_options`` hands over that service's options just before), a server's at
-its start (``micro_before_start``). Every setting defaults to off, so installing the
-plugin changes nothing until an operator turns a wrapper on: the breaker picks nodes
-itself (at random), which a service tuned for round-robin may not want.
+Settings are read from the options the wrap hooks are given, when a wrapper is composed:
+the client's when it is built, a server's at its start. Every setting defaults to off,
+so installing the plugin changes nothing until an operator turns a wrapper on: the
+breaker picks nodes itself (at random), which a service tuned for round-robin may not
+want.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from micro_core import errors
 from micro_core.hookspecs import hookimpl
-from micro_core.options import Options
 from micro_wrapper_resilience.breaker import Attempts, Breakers
 from micro_wrapper_resilience.limits import Bulkhead, RateLimit
 
 if TYPE_CHECKING:
-    from micro_core import Call, Message, Service
+    from micro_core import Call, Message
     from micro_core.hookspecs import CallFunc, HandlerFunc
-
-
-class _Settings:
-    """The options of the service being built (client side) and of each started service."""
-
-    building: Options | None = None
-    started: ClassVar[dict[str, Options]] = {}
-
-
-def _options(service: str | None = None) -> Options:
-    options = _Settings.started.get(service) if service else _Settings.building
-    if options is None:
-        options = Options()
-        micro_add_options(options)
-    return options
+    from micro_core.options import Options
 
 
 @hookimpl
@@ -51,13 +36,11 @@ def micro_add_options(options: Options) -> None:
     options.add(
         "server_max_concurrent", 0, "calls of one endpoint handled at once; beyond: 503 at once; 0: off", int
     )
-    _Settings.building = options
 
 
 @hookimpl(wrapper=True)
-def micro_wrap_call(call: CallFunc) -> Generator[None, CallFunc, CallFunc]:
+def micro_wrap_call(options: Options) -> Generator[None, CallFunc, CallFunc]:
     inner = yield
-    options = _options()
     rate: float = options["client_rate_limit"]
     limit = RateLimit(rate, options["client_rate_burst"] or max(1, round(rate))) if rate > 0 else None
     failures: int = options["breaker_failures"]
@@ -93,10 +76,10 @@ def micro_wrap_call(call: CallFunc) -> Generator[None, CallFunc, CallFunc]:
 
 @hookimpl(wrapper=True)
 def micro_wrap_handler(
-    service: str, endpoint: str, handler: HandlerFunc
+    service: str, endpoint: str, options: Options
 ) -> Generator[None, HandlerFunc, HandlerFunc]:
     inner = yield
-    limit: int = _options(service)["server_max_concurrent"]
+    limit: int = options["server_max_concurrent"]
     if limit <= 0:
         return inner
     bulkhead = Bulkhead(endpoint, limit)
@@ -109,8 +92,3 @@ def micro_wrap_handler(
             bulkhead.leave()
 
     return bulkheaded
-
-
-@hookimpl
-def micro_before_start(service: Service) -> None:
-    _Settings.started[service.name] = service.options
