@@ -14,16 +14,23 @@ with prometheus_client's default buckets). ``code`` is ``ok`` or the micro error
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 from prometheus_client import REGISTRY, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from micro_core import errors
+
 #: Upper bounds of the latency buckets, in seconds (prometheus_client's defaults, without +Inf).
 BUCKETS = tuple(bound for bound in Histogram.DEFAULT_BUCKETS if bound != float("inf"))
 _BOUNDS = (*map(repr, BUCKETS), "+Inf")  # as Prometheus writes them: 0.005 … 10.0, +Inf
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 
 class Requests:
@@ -36,6 +43,19 @@ class Requests:
         self.in_flight = 0
         self.buckets = [0] * (len(BUCKETS) + 1)  # the last: slower than every bound
         self.seconds = 0.0
+
+    async def timed(self, call: Callable[[_In], Awaitable[_Out]], request: _In) -> _Out:
+        """``call(request)``, counted in flight, then by its outcome and latency."""
+        self.in_flight += 1
+        started = time.perf_counter()
+        code = "ok"
+        try:
+            return await call(request)
+        except BaseException as exc:
+            code = str(exc.code) if isinstance(exc, errors.MicroError) else "500"
+            raise
+        finally:
+            self.done(code, time.perf_counter() - started)
 
     def done(self, code: str, seconds: float) -> None:
         """A call ended after ``seconds`` with ``code``; it is no longer in flight."""

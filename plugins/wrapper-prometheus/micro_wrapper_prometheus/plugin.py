@@ -10,13 +10,13 @@ pass calls straight through.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Generator
+from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from micro_core import errors, headers
+from micro_core import headers
 from micro_core.broker import DEFAULT_MAX_REDELIVERIES
 from micro_core.hookspecs import hookimpl
 from micro_wrapper_prometheus.exposition import MetricsServer, switch
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from micro_core.broker import EventHandler
     from micro_core.hookspecs import CallFunc, HandlerFunc, PublishFunc
     from micro_core.options import Options
+    from micro_wrapper_prometheus.metrics import Requests
 
 #: Message ids remembered per topic to tell a redelivery from a first delivery.
 _REMEMBERED = 10_000
@@ -45,10 +46,6 @@ def _metrics() -> ModuleType:
     return metrics
 
 
-def _code(exc: BaseException) -> str:
-    return str(exc.code) if isinstance(exc, errors.MicroError) else "500"
-
-
 @hookimpl
 def micro_add_options(options: Options) -> None:
     options.add(
@@ -65,17 +62,8 @@ def micro_wrap_call(call: CallFunc) -> Generator[None, CallFunc, CallFunc]:
     async def counted_call(request: Call) -> Message:
         if not switch.on:
             return await inner(request)
-        requests = _metrics().stats.requests("client", request.service, request.endpoint)
-        requests.in_flight += 1
-        started = time.perf_counter()
-        code = "ok"
-        try:
-            return await inner(request)
-        except BaseException as exc:
-            code = _code(exc)
-            raise
-        finally:
-            requests.done(code, time.perf_counter() - started)
+        requests: Requests = _metrics().stats.requests("client", request.service, request.endpoint)
+        return await requests.timed(inner, request)
 
     return counted_call
 
@@ -88,20 +76,7 @@ def micro_wrap_handler(
     if not switch.on:  # built at start, after micro_before_start started the endpoint (or not)
         return inner
     requests = _metrics().stats.requests("server", service, endpoint)
-
-    async def counted_handler(request: Message) -> Message:
-        requests.in_flight += 1
-        started = time.perf_counter()
-        code = "ok"
-        try:
-            return await inner(request)
-        except BaseException as exc:
-            code = _code(exc)
-            raise
-        finally:
-            requests.done(code, time.perf_counter() - started)
-
-    return counted_handler
+    return partial(requests.timed, inner)  # no layer of its own: the endpoint's numbers are known
 
 
 @hookimpl(wrapper=True)
