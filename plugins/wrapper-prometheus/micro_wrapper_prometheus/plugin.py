@@ -17,7 +17,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from micro_core import headers
-from micro_core.broker import DEFAULT_MAX_REDELIVERIES
 from micro_core.hookspecs import hookimpl
 from micro_wrapper_prometheus.exposition import MetricsServer, switch
 
@@ -31,12 +30,6 @@ if TYPE_CHECKING:
 #: Message ids remembered per topic to tell a redelivery from a first delivery.
 _REMEMBERED = 10_000
 _servers: dict[str, MetricsServer] = {}  # service id -> its endpoint
-
-
-class _Broker:
-    """The redelivery limit of the process's broker, learnt at start (see dead-lettering below)."""
-
-    max_redeliveries = DEFAULT_MAX_REDELIVERIES
 
 
 def _metrics() -> ModuleType:
@@ -98,7 +91,7 @@ def micro_wrap_publish(publish: PublishFunc) -> Generator[None, PublishFunc, Pub
 
 
 @hookimpl(wrapper=True)
-def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, EventHandler, EventHandler]:
+def micro_wrap_subscriber(topic: str, options: Options) -> Generator[None, EventHandler, EventHandler]:
     """Deliveries, and what this process can see of redelivery: a message id it failed before
     is a redelivery, and a failure past the broker's redelivery limit is a dead letter. In a
     queue group a redelivery may go to another member, which then counts it as a first try."""
@@ -106,6 +99,7 @@ def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, 
     if not switch.on:
         return inner
     counts = _metrics().stats.topic(topic)
+    max_redeliveries: int = options["broker_max_redeliveries"]  # what the service's broker was given
     failures: OrderedDict[str, int] = OrderedDict()
 
     async def counted_delivery(event: Event) -> None:
@@ -125,7 +119,7 @@ def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, 
             else:
                 counts.failed += 1
                 tries = failures.pop(message_id, 0) + 1
-                if tries > _Broker.max_redeliveries:
+                if tries > max_redeliveries:
                     counts.dead_lettered += 1
                 else:
                     failures[message_id] = tries
@@ -137,7 +131,6 @@ def micro_wrap_subscriber(topic: str, handler: EventHandler) -> Generator[None, 
 
 @hookimpl
 def micro_before_start(service: Service) -> None:
-    _Broker.max_redeliveries = service.broker.max_redeliveries
     address = service.options["metrics_address"]
     if address:
         server = _servers[service.id] = MetricsServer(address)
