@@ -85,10 +85,10 @@ test-dists: $(addprefix test-dist/,kernel $(PARTS))  ## each distribution alone,
 
 # In a fresh venv: the kernel's wheel and this one's, with their declared dependencies only;
 # every module must import (a dependency missing from setup.cfg fails here). Then the test
-# extras (the kernel's always, the distribution's own if it declares one) and its own
-# tests, run from the repository against the installed wheels (the venv's pytest script
-# does not put the source tree on sys.path). Then micro-cli beside it: `micro plugins`
-# must list its entry points.
+# extras (the kernel's always, the distribution's own if it declares one) and micro-cli,
+# the host of every component and what tests drive commands through; then its own tests,
+# run from the repository against the installed wheels (the venv's pytest script does not
+# put the source tree on sys.path); then `micro plugins` must list its entry points.
 test-dist/%: NAME = $(call dist_name,$(call dir_of,$*))
 test-dist/%: SOURCE = $(call dir_of,$*)
 test-dist/%: V = $(DIST_VENVS)/$(NAME)
@@ -101,11 +101,11 @@ test-dist/%: dist
 	$(V)/bin/python .ci/check_dist.py $(NAME)
 	$(if $(filter micro-kernel,$(NAME)),! $(V)/bin/python -c 'import grpc' 2>/dev/null)
 	$(PIP) "$(call wheel_of,micro-kernel)[test]" \
-	  "$(call wheel_of,$(NAME))$(if $(shell grep -E '^test *=' $(SOURCE)/setup.cfg),[test])"
+	  "$(call wheel_of,$(NAME))$(if $(shell grep -E '^test *=' $(SOURCE)/setup.cfg),[test])" \
+	  $(if $(filter micro-kernel,$(NAME)),,$(call wheel_of,micro-cli))
 	$(V)/bin/python .ci/check_dist.py $(NAME) --extras
 	$(V)/bin/pytest -q -c pyproject.toml --rootdir . \
 	  $(if $(filter .,$(SOURCE)),tests $(addprefix --ignore=,$(ACROSS)),$(SOURCE)/tests)
-	$(if $(filter micro-kernel,$(NAME)),,$(PIP) $(call wheel_of,micro-cli))
 	$(if $(filter micro-kernel,$(NAME)),,$(V)/bin/python .ci/check_dist.py $(NAME) --extras --listed)
 
 clean:
