@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from micro_core import context, headers
@@ -52,7 +53,8 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def _call_fields(metadata: Any, line: dict[str, Any]) -> None:
+def _call_fields(metadata: Mapping[str, str], line: dict[str, Any]) -> None:
+    """Add what ties the line to its call or event: trace id, call id, endpoint or topic."""
     traceparent = metadata.get(_TRACEPARENT[0]) or metadata.get(_TRACEPARENT[1]) or ""
     parts = traceparent.split("-")
     if len(parts) >= 4 and len(parts[1]) == 32 and len(parts[2]) == 16:
