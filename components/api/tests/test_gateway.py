@@ -8,6 +8,7 @@ import importlib
 import json
 import re
 import sys
+import time
 import urllib.request
 
 import aiohttp
@@ -339,3 +340,11 @@ def test_micro_api_runs_from_the_micro_command_with_global_flags(stack, micro):
     with urllib.request.urlopen(request) as response:
         assert json.load(response)["message"] == "Hello Cli, from someone's greeter"
     cli.process.stop()
+
+
+def test_sigterm_stops_the_gateway_cleanly(stack):
+    gateway = stack.gateway("short-lived")
+    started = time.monotonic()
+    gateway.process.stop()
+    assert gateway.process.process.returncode == 0, gateway.process.log_path.read_text()[-2000:]
+    assert time.monotonic() - started < 5
