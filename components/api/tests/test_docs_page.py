@@ -11,9 +11,6 @@ pytestmark = pytest.mark.timeout(120)
 CHROMIUM = "/usr/bin/chromium"  # scripts/servers/chromium.sh installs it and playwright
 
 
-@pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Chromium is installed by scripts/servers/chromium.sh"
-)
 def test_the_docs_page_draws_every_operation_offline(gateway):
     operations = sum(len(methods) for methods in gateway.get("/openapi.json")["paths"].values())
     requested: list[str] = []
