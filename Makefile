@@ -108,5 +108,25 @@ test-dist/%: dist
 	  $(if $(filter .,$(SOURCE)),tests $(addprefix --ignore=,$(ACROSS)),$(SOURCE)/tests)
 	$(if $(filter micro-kernel,$(NAME)),,$(V)/bin/python .ci/check_dist.py $(NAME) --extras --listed)
 
+# Python 3.11 takes other paths in the kernel (no eager tasks: see micro_core/tasks.py).
+# Its venv holds the kernel and its test extra only, like the kernel's lone venv.
+ifneq ($(PYTHON311),)
+$(VENV311)/.installed: setup.cfg
+	$(call venv,$(PYTHON311),$(VENV311),-e .[test])
+	touch $@
+
+test-py311: $(VENV311)/.installed  ## the kernel's tests on Python 3.11, when the machine has it
+	$(VENV311)/bin/pytest tests $(addprefix --ignore=,$(ACROSS))
+else
+test-py311:
+	@echo "test-py311: no Python 3.11 here, the kernel's 3.11 run is left out"
+endif
+
+bench: install servers  ## the full benchmark run (under 10 minutes), writes benchmarks/RESULTS.md
+	$(BIN)/python -m benchmarks
+
+bench-quick: install servers  ## the one-minute benchmark run CI reports
+	$(BIN)/python -m benchmarks --quick
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .cache/dists .cache/site
