@@ -52,6 +52,15 @@ _CONTROL = frozenset({headers.ID, headers.STREAM, "Content-Length", "Host", "Tra
 #: Received headers that frame the HTTP message rather than belong to it (lower case).
 _FRAMING = frozenset({b"host", b"content-length", b"transfer-encoding"})
 _FRAMING_LENGTHS = frozenset(len(name) for name in _FRAMING)
+#: The headers a client reads from a reply, by their lower-case wire names: HTTP header
+#: names are case-insensitive, and some servers lower-case them (uvicorn on httptools,
+#: anything behind an HTTP/2 hop). Other names are kept as they came.
+_REPLY_NAMES = {name.lower(): name for name in headers.RESERVED}
+#: Received name → the header name a reply is read under ("" for a framing header), kept
+#: so that a reply's header costs one dict look-up as before; bounded against a peer that
+#: sends endless new names.
+_reply_names: dict[bytes, str] = {name: "" for name in _FRAMING}
+_REPLY_NAMES_KEPT = 512
 
 #: Frames gathered before a write goes out mid-iteration. One write per loop iteration
 #: saves syscalls, but a whole burst in one write makes the two ends take turns (each
@@ -608,6 +617,13 @@ class HTTPConnection(_Peer, Connection):
         if self._transport is not None:
             self._transport.close()
 
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = _reply_names.get(name)
+        if key is None:
+            key = _reply_name(name)
+        if key:
+            self._header[key] = value.decode()
+
     def on_message_complete(self) -> None:
         status = self._response_parser.get_status_code()
         if status != 200:
@@ -635,6 +651,18 @@ class HTTPConnection(_Peer, Connection):
         self._shutdown(ConnectionError(f"unreadable reply from {self.address}: {exc}"))
         if self._transport is not None:
             self._transport.abort()
+
+
+def _reply_name(name: bytes) -> str:
+    """The name a reply header is read under: the kernel's spelling of its own headers
+    whatever their case, any other name as it came, nothing for a framing header."""
+    if name.lower() in _FRAMING:
+        return ""
+    text = name.decode()
+    key = _REPLY_NAMES.get(text.lower(), text)
+    if len(_reply_names) < _REPLY_NAMES_KEPT:
+        _reply_names[name] = key
+    return key
 
 
 class _InOrderConnection(HTTPConnection):
