@@ -109,6 +109,7 @@ class Service:
         self.server.handle(Debug(self.server, self.health))
         self._ready = True
         self._checker: asyncio.Task[None] | None = None
+        self._plugin_checks_added = False
         for handler in handlers:
             self.handle(handler)
         self._subscribers: list[_Subscriber] = []
@@ -311,9 +312,15 @@ class Service:
                 )
 
     def _start_checker(self) -> None:
-        """Run the health checks every ``health_interval`` seconds (only if there are any)."""
-        for name, check in self.plugins.health_checks(self).items():
-            self.health.add(name, check)
+        """Run the health checks every ``health_interval`` seconds (only if there are any).
+
+        The plugins' checks join the service's own at its first start; a restarted service
+        has them already (adding them again would be a clash with themselves).
+        """
+        if not self._plugin_checks_added:
+            for name, check in self.plugins.health_checks(self).items():
+                self.health.add(name, check)
+            self._plugin_checks_added = True
         if self.health:
             self._checker = asyncio.create_task(self._check(), name=f"{self.name} health checks")
 

@@ -116,6 +116,25 @@ async def test_micro_health_checks(micro_settings):
         assert entry.nodes[0].metadata["ready"] == "false"
 
 
+async def test_a_restarted_service_keeps_its_plugins_checks(micro_settings):
+    """Stopped and started again, a service runs each plugin's check once, as before."""
+
+    class QueueConnected:
+        @hookimpl
+        def micro_health_checks(self, service: Service) -> dict[str, Any]:
+            return {"queue": lambda: True}
+
+    plugins = Plugins(autoload=False)
+    plugins.register(QueueConnected())
+    service = Service(
+        "worker", handlers=[Who("w")], plugins=plugins, options=Options(code=micro_settings, environ={})
+    )
+    for _ in range(2):
+        async with service:
+            health = await service.client.call("worker", "Debug.Health")
+            assert [check["name"] for check in health["checks"]] == ["queue"]
+
+
 def test_two_plugins_giving_one_check_name_is_an_error(micro_settings):
     class Gives:
         @hookimpl
