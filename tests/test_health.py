@@ -20,6 +20,14 @@ class Who:
         return self.name
 
 
+class GivesQueueCheck:
+    """A plugin that contributes a health check, as a broker plugin would for its connection."""
+
+    @hookimpl
+    def micro_health_checks(self, service: Service) -> dict[str, Any]:
+        return {"queue": lambda: True}
+
+
 async def test_checks_report_each_outcome_and_the_overall_status():
     checks = Checks(timeout=0.1)
     database_up = True
@@ -118,14 +126,8 @@ async def test_micro_health_checks(micro_settings):
 
 async def test_a_restarted_service_keeps_its_plugins_checks(micro_settings):
     """Stopped and started again, a service runs each plugin's check once, as before."""
-
-    class QueueConnected:
-        @hookimpl
-        def micro_health_checks(self, service: Service) -> dict[str, Any]:
-            return {"queue": lambda: True}
-
     plugins = Plugins(autoload=False)
-    plugins.register(QueueConnected())
+    plugins.register(GivesQueueCheck())
     service = Service(
         "worker", handlers=[Who("w")], plugins=plugins, options=Options(code=micro_settings, environ={})
     )
@@ -136,14 +138,9 @@ async def test_a_restarted_service_keeps_its_plugins_checks(micro_settings):
 
 
 def test_two_plugins_giving_one_check_name_is_an_error(micro_settings):
-    class Gives:
-        @hookimpl
-        def micro_health_checks(self, service: Service) -> dict[str, Any]:
-            return {"queue": lambda: True}
-
     plugins = Plugins(autoload=False)
-    plugins.register(Gives())
-    plugins.register(Gives())
+    plugins.register(GivesQueueCheck())
+    plugins.register(GivesQueueCheck())
     service = Service("worker", plugins=plugins, options=Options(code=micro_settings, environ={}))
     with pytest.raises(ValueError, match="two plugins register the health check 'queue'"):
         plugins.health_checks(service)
