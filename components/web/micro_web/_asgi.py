@@ -98,9 +98,9 @@ class AsgiServer:
         self._config = uvicorn.Config(
             Front(app, gate),
             lifespan="auto",
-            # h11 writes header names as given; httptools lower-cases them, and the kernel's
-            # HTTP transport reads a micro reply's Micro-Id and Micro-Error case-sensitively.
-            http="h11",
+            # httptools (about twice as fast as h11) lower-cases reply header names; the
+            # kernel's HTTP client reads Micro-Id and Micro-Error whatever their case.
+            http="httptools",
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=max(int(grace), 1),
