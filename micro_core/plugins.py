@@ -311,16 +311,6 @@ class Plugins:
         wrapped: PublishFunc = self._wrap("micro_wrap_publish", "publish", publish, options=options)
         return wrapped
 
-    def health_checks(self, service: Service) -> dict[str, CheckFunc]:
-        """Every plugin's checks for ``service``; a name given twice is an error, not a silent winner."""
-        checks: dict[str, CheckFunc] = {}
-        for answer in self._pm.hook.micro_health_checks(service=service):
-            for name, check in (answer or {}).items():
-                if name in checks:
-                    raise ValueError(f"two plugins register the health check {name!r}")
-                checks[name] = check
-        return checks
-
     def wrap_subscriber(self, topic: str, handler: EventHandler, options: Options) -> EventHandler:
         wrapped: EventHandler = self._wrap(
             "micro_wrap_subscriber", "handler", handler, topic=topic, options=options
@@ -344,6 +334,16 @@ class Plugins:
         wrappers = self._pm.subset_hook_caller(hook, remove_plugins=[impl.plugin for impl in plain])
         composed = inner
         return wrappers.call_extra([lambda: composed], {**kwargs, inner_name: composed})
+
+    def health_checks(self, service: Service) -> dict[str, CheckFunc]:
+        """Every plugin's checks for ``service``; a name given twice is an error, not a silent winner."""
+        checks: dict[str, CheckFunc] = {}
+        for answer in self._pm.hook.micro_health_checks(service=service):
+            for name, check in (answer or {}).items():
+                if name in checks:
+                    raise ValueError(f"two plugins register the health check {name!r}")
+                checks[name] = check
+        return checks
 
     async def before_start(self, service: Service) -> None:
         for result in self._pm.hook.micro_before_start(service=service):
