@@ -14,6 +14,7 @@ from typing import Any
 
 from micro_api.routes import Known, Table
 from micro_core.registry import Endpoint, Value
+from micro_http.render import ERROR_RESPONSE, ERROR_SCHEMAS
 
 _SCALARS: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
@@ -27,36 +28,6 @@ _SCALARS: dict[str, dict[str, Any]] = {
     "float": {"type": "number"},
 }
 _INTEGERS = ("int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64")
-
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "code": {"type": "integer"},
-        "detail": {"type": "string"},
-        "status": {"type": "string"},
-    },
-    "required": ["id", "code", "detail", "status"],
-}
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "id": {"type": "string"},
-    },
-    "required": ["type", "title", "status", "detail"],
-}
-_FAILURE = {
-    "description": "a micro error: its code is the HTTP status",
-    "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
-        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
-    },
-}
 
 
 def schema(shape: Value | None, required: bool = True) -> dict[str, Any]:
@@ -102,10 +73,10 @@ def _operation(known: Known, endpoint: Endpoint, handler: str) -> dict[str, Any]
         text = {"schema": {"type": "string"}}
         content = {"application/x-ndjson": text, "text/event-stream": text}
         ok = {"description": "one reply per line (NDJSON) or per event (SSE)", "content": content}
-        responses = {"200": ok, "default": _FAILURE}
+        responses = {"200": ok, "default": ERROR_RESPONSE}
     else:
         reply = {"application/json": {"schema": schema(endpoint.response, required=False)}}
-        responses = {"200": {"description": "the reply", "content": reply}, "default": _FAILURE}
+        responses = {"200": {"description": "the reply", "content": reply}, "default": ERROR_RESPONSE}
     return {
         "operationId": f"{known.name}.{endpoint.name}",
         "tags": [known.name],
@@ -148,11 +119,11 @@ def document(table: Table, title: str = "micro API", server: str = "") -> dict[s
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1"},
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": {"Error": ERROR_SCHEMA, "Problem": PROBLEM_SCHEMA}},
+        "components": {"schemas": ERROR_SCHEMAS},
     }
     if server:
         doc["servers"] = [{"url": server}]
     return doc
 
 
-__all__ = ["ERROR_SCHEMA", "PROBLEM_SCHEMA", "document", "schema"]
+__all__ = ["document", "schema"]

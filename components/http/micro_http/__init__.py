@@ -1,6 +1,7 @@
 """The HTTP pieces micro's API gateway, web dashboard and sidecar share, on aiohttp.
 
-- :mod:`~micro_http.render`: a micro error as an HTTP response (micro body or problem+json);
+- :mod:`~micro_http.render`: a micro error as an HTTP response (micro body or problem+json),
+  and the schemas of both for OpenAPI documents;
 - :mod:`~micro_http.edge`: the one middleware (request id, CORS, limits, auth, deadline,
   access log, Server-Timing) and :func:`application` that installs it;
 - :mod:`~micro_http.plugins`: a kernel plugin manager that knows the HTTP hooks;

@@ -9,6 +9,8 @@ the same facts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from aiohttp import web
 
@@ -16,6 +18,42 @@ from micro_core import errors
 
 #: The RFC 9457 media type.
 PROBLEM_JSON = "application/problem+json"
+
+#: The JSON Schemas of what :func:`error_body` writes, for an OpenAPI document's
+#: ``components.schemas``: ``Error`` (the micro body) and ``Problem`` (RFC 9457).
+ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "code": {"type": "integer"},
+            "detail": {"type": "string"},
+            "status": {"type": "string"},
+        },
+        "required": ["id", "code", "detail", "status"],
+    },
+    "Problem": {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "id": {"type": "string"},
+        },
+        "required": ["type", "title", "status", "detail"],
+    },
+}
+
+#: An OpenAPI response object for any failure at the HTTP edge, referring to :data:`ERROR_SCHEMAS`.
+ERROR_RESPONSE: dict[str, Any] = {
+    "description": "a micro error: its code is the HTTP status",
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
+        PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}},
+    },
+}
 
 
 def wants_problem(accept: str) -> bool:
@@ -66,4 +104,13 @@ def as_error(exc: BaseException, id: str = "micro.http") -> errors.MicroError:
     return errors.InternalServerError(f"{type(exc).__name__}: {exc}", id=id)
 
 
-__all__ = ["PROBLEM_JSON", "as_error", "error_body", "error_response", "http_status", "wants_problem"]
+__all__ = [
+    "ERROR_RESPONSE",
+    "ERROR_SCHEMAS",
+    "PROBLEM_JSON",
+    "as_error",
+    "error_body",
+    "error_response",
+    "http_status",
+    "wants_problem",
+]

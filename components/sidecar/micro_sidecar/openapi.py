@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from micro_http.render import ERROR_RESPONSE, ERROR_SCHEMAS
+
 _ERROR = {"$ref": "#/components/responses/Error"}
 _JSON_BODY: dict[str, Any] = {"content": {"application/json": {"schema": {}}}}
 
@@ -133,22 +135,9 @@ def document(version: str, *, secured: bool) -> dict[str, Any]:
                         "nodes": {"type": "array", "items": {"type": "object"}},
                     },
                 },
-                "Error": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string"},
-                        "code": {"type": "integer"},
-                        "detail": {"type": "string"},
-                        "status": {"type": "string"},
-                    },
-                },
+                **ERROR_SCHEMAS,
             },
-            "responses": {
-                "Error": {
-                    "description": "a micro error; its code is the HTTP status",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                }
-            },
+            "responses": {"Error": ERROR_RESPONSE},
         },
     }
     if secured:
