@@ -26,7 +26,6 @@ from micro_core import context, headers
 
 #: The values of the ``log_format`` option.
 FORMATS = ("text", "json")
-_TRACEPARENT = ("traceparent", "Traceparent")  # Go canonicalises header names
 
 
 class JSONFormatter(logging.Formatter):
@@ -55,7 +54,7 @@ class JSONFormatter(logging.Formatter):
 
 def _call_fields(metadata: Mapping[str, str], line: dict[str, Any]) -> None:
     """Add what ties the line to its call or event: trace id, call id, endpoint or topic."""
-    traceparent = metadata.get(_TRACEPARENT[0]) or metadata.get(_TRACEPARENT[1]) or ""
+    traceparent = metadata.get(headers.TRACEPARENT) or metadata.get(headers.TRACEPARENT_GO) or ""
     parts = traceparent.split("-")
     if len(parts) >= 4 and len(parts[1]) == 32 and len(parts[2]) == 16:
         line["trace_id"] = parts[1]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from micro_core import Event, context
+from micro_core import Event, context, headers
 from micro_core.logs import JSONFormatter, configure
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -44,12 +44,13 @@ class Orders:
         return item
 
 
-async def test_a_handler_s_log_line_carries_the_trace_and_call_ids(micro_service):
+@pytest.mark.parametrize("header", [headers.TRACEPARENT, headers.TRACEPARENT_GO], ids=["python", "go"])
+async def test_a_handler_s_log_line_carries_the_trace_and_call_ids(micro_service, header: str):
     service = await micro_service(Orders(), name="orders")
     lines = Lines("orders", service.id)
     logging.getLogger("orders").addHandler(lines)
     try:
-        with context.with_metadata(traceparent=f"00-{TRACE_ID}-{CALLER_SPAN}-01"):
+        with context.with_metadata(**{header: f"00-{TRACE_ID}-{CALLER_SPAN}-01"}):
             await service.client.call("orders", "Orders.Place", "tea")
         logging.getLogger("orders").warning("outside any call")
     finally:

@@ -14,12 +14,14 @@ from opentelemetry import propagate
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 
+from micro_core import headers
+
 
 class _HeaderGetter(Getter[Mapping[str, str]]):
     def get(self, carrier: Mapping[str, str], key: str) -> list[str] | None:
         value = carrier.get(key)
         if value is None:
-            value = carrier.get(key.title())  # Go canonicalises header names: Traceparent
+            value = carrier.get(headers.go_spelling(key))  # headers.TRACEPARENT_GO from a Go peer
         return None if value is None else [value]
 
     def keys(self, carrier: Mapping[str, str]) -> list[str]:
