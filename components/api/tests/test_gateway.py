@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import re
+import subprocess
 import sys
 import time
 import urllib.request
@@ -348,3 +350,25 @@ def test_sigterm_stops_the_gateway_cleanly(stack):
     gateway.process.stop()
     assert gateway.process.process.returncode == 0, gateway.process.log_path.read_text()[-2000:]
     assert time.monotonic() - started < 5
+
+
+def test_an_unreachable_registry_is_one_line_and_a_failed_exit(tmp_path):
+    """No traceback: the operator reads which registry could not be reached, and the exit fails."""
+    (tmp_path / "file").touch()  # the local registry cannot make its directory under a file
+    env = {
+        **os.environ,
+        "MICRO_REGISTRY": "local",
+        "MICRO_REGISTRY_ADDRESS": str(tmp_path / "file" / "registry"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "micro_api", "--address", "127.0.0.1:0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith(
+        f"Error: micro.api cannot start: local registry directory {tmp_path / 'file' / 'registry'}: "
+    )

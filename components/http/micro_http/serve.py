@@ -109,6 +109,7 @@ def run_component(
 
     :param name: the kernel service's name (the component is a client, it does not register).
     :param build: makes the app from the connected service; its cleanup hooks run at stop.
+    :raises click.ClickException: the registry or broker cannot be reached (one line, exit 1).
     """
     logging.basicConfig(
         level=os.environ.get("MICRO_LOG_LEVEL", "INFO").upper(), format="%(name)s: %(message)s"
@@ -116,9 +117,12 @@ def run_component(
     service = kernel(name, global_flags(ctx))
 
     async def main() -> None:
+        try:
+            await service.connect()
+        except ConnectionError as exc:  # RegistryUnavailable, BrokerError: the backend names itself
+            raise click.ClickException(f"{name} cannot start: {exc}") from None
         lines = AccessLines(sys.stderr.buffer)
         flusher = asyncio.create_task(_flush_every(lines, ACCESS_LOG_FLUSH))
-        await service.connect()
         try:
             app = await build(service)
             app[ACCESS_LINES] = lines
