@@ -80,6 +80,10 @@ class UnsupportedMediaType(MicroError):
     code = 415
 
 
+class TooManyRequests(MicroError):
+    code = 429
+
+
 class InternalServerError(MicroError):
     code = 500
 
@@ -108,6 +112,7 @@ _BY_CODE: dict[int, type[MicroError]] = {
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
+        TooManyRequests,
         InternalServerError,
         BadGateway,
         ServiceUnavailable,
@@ -182,6 +187,7 @@ __all__ = [
     "PayloadTooLarge",
     "ServiceUnavailable",
     "Timeout",
+    "TooManyRequests",
     "Unauthorized",
     "UnsupportedMediaType",
     "attributed",

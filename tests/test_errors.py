@@ -34,3 +34,10 @@ def test_only_errors_that_never_reached_a_handler_are_retried():
     assert errors.is_retriable(ConnectionResetError())
     assert not errors.is_retriable(errors.InternalServerError("handler failed"))
     assert not errors.is_retriable(errors.BadRequest("bad"))
+
+
+def test_a_429_from_a_peer_is_too_many_requests_and_is_not_retried():
+    received = errors.parse(b'{"id":"micro.ratelimit","code":429,"detail":"slow down"}')
+    assert type(received) is errors.TooManyRequests and received.status == "Too Many Requests"
+    assert errors.TooManyRequests("slow down").code == 429
+    assert not errors.is_retriable(received)

@@ -17,9 +17,6 @@ from collections.abc import Callable
 
 from micro_core import errors
 
-#: The HTTP status of a call refused by the client's rate limit.
-TOO_MANY_REQUESTS = 429
-
 
 class RateLimit:
     """``rate`` calls per second with bursts of up to ``burst``, per callee service."""
@@ -33,14 +30,13 @@ class RateLimit:
         self._buckets: dict[str, tuple[float, float]] = {}  # service -> (tokens, when)
 
     def take(self, service: str) -> None:
-        """Spend a token for a call to ``service``; raise the 429 if there is none."""
+        """Spend a token for a call to ``service``; raise ``errors.TooManyRequests`` if none."""
         now = self._clock()
         tokens, then = self._buckets.get(service, (float(self.burst), now))
         tokens = min(self.burst, tokens + (now - then) * self.rate)
         if tokens < 1:
             self._buckets[service] = (tokens, now)
-            raise errors.from_code(
-                TOO_MANY_REQUESTS,
+            raise errors.TooManyRequests(
                 f"calls to {service} are limited to {self.rate:g}/s, burst {self.burst} (client_rate_limit)",
                 id="micro.ratelimit",
             )
@@ -70,4 +66,4 @@ class Bulkhead:
         self._running -= 1
 
 
-__all__ = ["TOO_MANY_REQUESTS", "Bulkhead", "RateLimit"]
+__all__ = ["Bulkhead", "RateLimit"]
