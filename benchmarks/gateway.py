@@ -22,7 +22,6 @@ either core, and a pinned server waits for its core while the other idles.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -36,8 +35,8 @@ from pathlib import Path
 import msgspec
 from aiohttp import web
 
-from benchmarks import web as web_bench
-from benchmarks.harness import ROOT, Result, drive, measure, median_round
+from benchmarks.harness import ROOT, Result, cpu_seconds, drive, measure, median_round, wrk
+from benchmarks.servers import Unavailable
 from micro_api.openapi import document
 from micro_api.routes import Table
 from micro_core import Service, run
@@ -122,12 +121,6 @@ def _pid(process: ServerProcess) -> int:
     return process.process.pid
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` so far (``/proc/PID/stat`` fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @contextmanager
 def _world(directory: str) -> Iterator[World]:
     """The greeter, the gateway and the bare server, each in its own process."""
@@ -159,12 +152,12 @@ def _world(directory: str) -> Iterator[World]:
 
 def wrk_case(name: str, target: Target, connections: int, seconds: int) -> Result:
     """One wrk run, with the CPU time the server (and its upstream) spent per request."""
-    before = _cpu_seconds(target.pid), _cpu_seconds(target.upstream_pid) if target.upstream_pid else 0.0
-    done, elapsed, p50, p99 = web_bench.wrk(target.url, seconds, connections)
+    before = cpu_seconds(target.pid), cpu_seconds(target.upstream_pid) if target.upstream_pid else 0.0
+    done, elapsed, p50, p99 = wrk(target.url, seconds, connections)
     params: dict[str, object] = {"connections": connections, "reply_bytes": REPLY_SIZE}
-    params["cpu_us_per_request"] = round((_cpu_seconds(target.pid) - before[0]) / done * 1e6, 1)
+    params["cpu_us_per_request"] = round((cpu_seconds(target.pid) - before[0]) / done * 1e6, 1)
     if target.upstream_pid:
-        upstream = _cpu_seconds(target.upstream_pid) - before[1]
+        upstream = cpu_seconds(target.upstream_pid) - before[1]
         params["upstream_cpu_us_per_request"] = round(upstream / done * 1e6, 1)
     return Result(GROUP, name, done, elapsed, p50, p99, params)
 
@@ -186,7 +179,7 @@ async def direct_case(env: dict[str, str], connections: int, plan: Plan) -> Resu
 async def throughput_cases(plan: Plan) -> list[Result]:
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as directory, _world(directory) as world:
-        await asyncio.to_thread(web_bench.wrk, world.gateway.url, 1, 8)  # warm up caches and connections
+        await asyncio.to_thread(wrk, world.gateway.url, 1, 8)  # warm up caches and connections
         for connections in plan.connections:
             rounds: dict[str, list[Result]] = {"gateway": [], "bare": []}
             for _ in range(plan.rounds):
@@ -284,7 +277,7 @@ async def gateway_cases(quick: bool, skipped: list[str]) -> list[Result]:
     results: list[Result] = []
     try:
         results += await throughput_cases(plan)
-    except web_bench.Unavailable as exc:
+    except Unavailable as exc:
         skipped.append(f"gateway throughput: {exc}")
     results += await services_cases(plan)
     return results

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -12,6 +14,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from benchmarks.servers import Unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = Path(__file__).resolve().parent / "peers"
@@ -143,6 +147,49 @@ class Peer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def pinned(core: int, argv: list[str]) -> list[str]:
+    """``argv`` run on ``core`` only (``taskset``), where the machine has more than one."""
+    taskset = shutil.which("taskset")
+    return [taskset, "-c", str(core), *argv] if taskset and (os.cpu_count() or 1) > 1 else argv
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far (``/proc/PID/stat`` fields 14 and 15): the load
+    of a shared machine moves it far less than a rate."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def wrk(url: str, seconds: int, connections: int) -> tuple[int, float, float, float]:
+    """Requests done, seconds, p50 and p99 in ms, from ``wrk --latency`` on core 1.
+
+    :raises Unavailable: wrk is not installed.
+    """
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise Unavailable("wrk is not installed (scripts/servers/wrk.sh install)")
+    output = subprocess.run(
+        pinned(1, [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    ).stdout
+    done = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
+    if done is None or "Non-2xx" in output:
+        raise RuntimeError(f"wrk against {url} failed:\n{output}")
+
+    def latency(percent: str) -> float:
+        found = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        return float(found.group(1)) * _UNITS[found.group(2)] if found else 0.0
+
+    elapsed = float(done.group(2)) * (60 if done.group(3) == "m" else 1)
+    return int(done.group(1)), elapsed, latency("50"), latency("99")
 
 
 def load_average() -> str:

@@ -30,14 +30,11 @@ import aiohttp
 
 from benchmarks.harness import ROOT, Call, Peer, Result, drive, measure, median_round
 from benchmarks.rpc import micro_client, micro_echo, payload
+from benchmarks.servers import Unavailable
 from micro_core.testing.processes import ServerProcess, free_port
 
 NODE_APP = ROOT / "components" / "sidecar" / "tests" / "node" / "app.js"
 GROUP = "sidecar"
-
-
-class Unavailable(Exception):
-    """A case cannot run here (no node); the reason is reported, the rest still runs."""
 
 
 @dataclass(frozen=True)
