@@ -107,6 +107,13 @@ class Authenticator:
         self.required = required
         self.public = frozenset(public)
 
+    @property
+    def active(self) -> bool:
+        """False when no plugin implements the hook and credentials are optional: then nobody
+        can be identified, and the edge skips :meth:`identify` (auth that is off costs nothing).
+        Asked per request, so a plugin registered after the app was built still counts."""
+        return self.required or bool(self._hook.get_hookimpls())
+
     async def identify(self, request: web.BaseRequest) -> Identity | None:
         """The caller's identity, None for an anonymous caller that may pass.
 

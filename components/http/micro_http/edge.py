@@ -253,7 +253,12 @@ class Edge:
             raise errors.PayloadTooLarge(
                 f"request body of {length} bytes is over the limit of {settings.max_body}", id="micro.http"
             )
-        found = await self.authenticator.identify(request) if self.authenticator is not None else None
+        authenticator = self.authenticator
+        found = (
+            await authenticator.identify(request)
+            if authenticator is not None and authenticator.active
+            else None
+        )
         if found is not None:
             state.identity = found
             state.metadata[SUBJECT] = found.subject

@@ -102,3 +102,13 @@ async def test_an_implementation_returning_the_wrong_type_fails_loudly(edge_app)
 def test_the_none_algorithm_is_refused():
     with pytest.raises(ValueError, match="unsigned"):
         BearerAuth(jwt_key="k", algorithms=("HS256", "none"))
+
+
+async def test_a_plugin_registered_after_the_app_is_built_is_still_asked(edge_app):
+    """Auth that is off is skipped per request, not decided once: a late plugin still counts."""
+    plugins = http_plugins(autoload=False)
+    url, http = await edge_app(ROUTES, HttpSettings(), plugins)
+    assert (await get(http, f"{url}/whoami"))[1] == {"subject": None}
+    plugins.register(ApiKeys())
+    async with http.get(f"{url}/whoami", headers={"X-Api-Key": "k1"}) as response:
+        assert await response.json() == {"subject": "key-user"}
