@@ -1,6 +1,7 @@
-"""``micro new plugin KIND NAME``: for every kind of driver, the generated distribution is
-lint- and type-clean, installs, passes its own tests (the kernel's conformance suite
-for that kind), and shows up in ``micro plugins`` and ``micro --help``."""
+"""``micro new plugin KIND NAME``: for every kind of driver and for a wrapper, the generated
+distribution is lint- and type-clean, installs, passes its own tests (the kernel's conformance
+suite for a driver, a real call and event for a wrapper), and shows up in ``micro plugins``
+and ``micro --help``."""
 
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ from micro_core.plugins import DRIVER_GROUPS
 
 BIN = Path(sys.executable).parent
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-#: What ``micro new plugin KIND acme-lab`` is found by, and the flag of its one setting.
+#: What ``micro new plugin KIND acme-lab`` is found by (a wrapper: only its ``micro.plugins``
+#: entry point), and the flag of its one setting.
 ACME_LAB = {
     "codec": ("application/x-acme-lab", "--codec-acme-lab-indent"),
     "registry": ("acme-lab", "--registry-acme-lab-check-interval"),
     "broker": ("acme-lab", "--broker-acme-lab-retry-delay"),
     "transport": ("acme-lab", "--transport-acme-lab-call-timeout"),
     "selector": ("acme-lab", "--selector-acme-lab-zone"),
+    "wrapper": (None, "--wrapper-acme-lab-slow"),
 }
 
 
@@ -42,8 +45,8 @@ def lint(source: Path) -> None:
     run(BIN / "ruff", "format", "--no-cache", "--check", ".", cwd=source)
 
 
-def test_every_kind_of_driver_has_a_template() -> None:
-    assert PLUGIN_KINDS == sorted(DRIVER_GROUPS) == sorted(ACME_LAB)
+def test_every_kind_of_driver_and_the_wrapper_have_a_template() -> None:
+    assert PLUGIN_KINDS == sorted([*DRIVER_GROUPS, "wrapper"]) == sorted(ACME_LAB)
 
 
 @pytest.mark.parametrize("kind", sorted(ACME_LAB))
@@ -61,8 +64,10 @@ def test_new_plugin_installs_and_passes_its_own_tests(micro, tmp_path: Path, kin
         run(sys.executable, "-m", "pytest", "-q", cwd=source, env=env)
 
         rows = {(r["kind"], r["name"]): r for r in micro("plugins").lines()}
-        assert rows[(kind, entry)]["distribution"] == dist
-        assert rows[(kind, entry)]["error"] == ""
+        if entry is not None:
+            assert rows[(kind, entry)]["distribution"] == dist
+            assert rows[(kind, entry)]["error"] == ""
+        assert rows[("plugins", f"{kind}-acme-lab")]["distribution"] == dist
         assert rows[("plugins", f"{kind}-acme-lab")]["selected"] == "yes"
         assert flag in micro("options").out  # every plugin option, by kind
     finally:

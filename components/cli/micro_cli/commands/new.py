@@ -5,9 +5,10 @@ placeholders (:class:`string.Template`); a directory called ``__package__`` beco
 the Python package, and the ``.tmpl`` suffix is dropped. A plugin is the files of
 ``plugin/_common`` (metadata, README, the ``micro.plugins`` module, the lazy package)
 plus those of its kind (the driver and its tests); the kind's ``kind.toml`` holds the
-values the shared files differ by. The bot's plugin kinds (``bot-input``,
-``bot-command``) are made the same way from ``plugin/bot-common`` and their own
-files, with the values of their ``bot.toml``.
+values the shared files differ by, and a kind's file replaces the shared one of the same
+name (a wrapper has no driver entry point, and its ``micro.plugins`` module holds its
+hooks). The bot's plugin kinds (``bot-input``, ``bot-command``) are made the same way
+from ``plugin/bot-common`` and their own files, with the values of their ``bot.toml``.
 """
 
 from __future__ import annotations
@@ -48,18 +49,23 @@ def _class_name(name: str) -> str:
 def render(templates: Iterable[Path], target: Path, values: dict[str, str]) -> list[Path]:
     """Copy the ``templates`` directories into ``target`` with placeholders filled.
 
+    A file of a later template replaces the file of the same name of an earlier one.
     Refuses to overwrite anything: ``target`` must not exist yet.
     """
     if target.exists():
         raise Failure(f"{target} already exists; nothing was written", BAD_INPUT)
+    sources = {
+        source.relative_to(template).with_suffix(""): source
+        for template in templates
+        for source in template.rglob("*.tmpl")
+        if source.is_file()
+    }
     written = []
-    for template in templates:
-        for source in sorted(p for p in template.rglob("*.tmpl") if p.is_file()):
-            relative = source.relative_to(template).with_suffix("")
-            path = target / str(relative).replace("__package__", values["package"])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(string.Template(source.read_text()).substitute(values))
-            written.append(path)
+    for relative, source in sorted(sources.items()):
+        path = target / str(relative).replace("__package__", values["package"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(string.Template(source.read_text()).substitute(values))
+        written.append(path)
     return written
 
 
@@ -134,6 +140,7 @@ def service(name: str, directory: Path) -> None:
 def plugin(kind: str, name: str, directory: Path) -> None:
     """A plugin distribution micro-KIND-NAME: driver, entry point, conformance tests, README.
 
+    A ``wrapper`` is middleware of every call, handler, publish and event, with its tests.
     The bot kinds make a chat input (``bot-input``) or a command (``bot-command``) of ``micro bot``.
     """
     if kind in BOT_KINDS:
