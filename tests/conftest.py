@@ -2,54 +2,39 @@
 
 from __future__ import annotations
 
-import os
 import runpy
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from micro_core import Options, Plugins, Service
+from micro_core.testing.plugin import StartProcess
 from micro_core.testing.processes import ServerProcess, wait_until
 
 APPS = Path(__file__).parent / "apps"
 
 
 @pytest.fixture
-def defaults_env(tmp_path: Path) -> dict[str, str]:
-    """MICRO_* settings for processes sharing a private local registry with short TTLs."""
-    return {
-        "MICRO_REGISTRY": "local",
-        "MICRO_REGISTRY_ADDRESS": str(tmp_path / "registry"),
-        "MICRO_REGISTER_TTL": "2",
-        "MICRO_REGISTER_INTERVAL": "0.5",
-        "MICRO_SHUTDOWN_GRACE": "10",
-    }
+def defaults_env(micro_process_env: dict[str, str]) -> dict[str, str]:
+    """``micro_process_env`` with the kernel tests' shorter TTLs and longer grace."""
+    micro_process_env.update(
+        {"MICRO_REGISTER_TTL": "2", "MICRO_REGISTER_INTERVAL": "0.5", "MICRO_SHUTDOWN_GRACE": "10"}
+    )
+    return micro_process_env
 
 
 @pytest.fixture
-def spawn_service(defaults_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
-    """Start ``tests/apps/<script>`` as a process; every one is stopped after the test."""
-    started: list[ServerProcess] = []
+def spawn_service(defaults_env: dict[str, str], micro_process: StartProcess) -> Callable[..., ServerProcess]:
+    """Start ``tests/apps/<script>`` as a process (``micro_process``, on ``defaults_env``)."""
 
     def spawn(
         script: str = "echo_service.py", *args: str, env: dict[str, str] | None = None
     ) -> ServerProcess:
-        log = tmp_path / f"{script}-{len(started)}.log"
-        process = ServerProcess(
-            [sys.executable, str(APPS / script), *args],
-            port=0,
-            ready_text="serving on",
-            env={**os.environ, **defaults_env, **(env or {}), "PYTHONUNBUFFERED": "1"},
-            log_path=log,
-        )
-        started.append(process)
-        return process.start(timeout=30)
+        return micro_process(sys.executable, APPS / script, *args, env=env)
 
-    yield spawn
-    for process in started:
-        process.stop()
+    return spawn
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from micro_core.testing.plugin import StartProcess
 from micro_core.testing.processes import ServerProcess
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -78,48 +79,18 @@ async def examples(micro_service: Callable[..., Any]) -> None:
 
 
 @pytest.fixture
-def process_env(tmp_path: Path) -> dict[str, str]:
-    """The environment of every real process of one test: a private local registry, HTTP transport."""
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MICRO_")}
-    return {
-        **env,
-        "MICRO_REGISTRY": "local",
-        "MICRO_REGISTRY_ADDRESS": str(tmp_path / "registry"),
-        "MICRO_TRANSPORT": "http",
-        "MICRO_BROKER": "http",
-        "MICRO_REGISTER_TTL": "3",
-        "MICRO_REGISTER_INTERVAL": "1",
-        "MICRO_SHUTDOWN_GRACE": "1",
-        "MICRO_CLI_CACHE_DIR": str(tmp_path / "cache"),
-        "PYTHONUNBUFFERED": "1",
-    }
+def process_env(micro_process_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The environment of every real process of one test (``micro_process_env``: a private
+    local registry, short TTLs) with a private CLI cache for the ``micro`` commands."""
+    micro_process_env["MICRO_CLI_CACHE_DIR"] = str(tmp_path / "cache")
+    return micro_process_env
 
 
 @pytest.fixture
-def spawn(process_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
-    """Start a process that logs ``ready`` once up; every one is stopped after the test."""
-    started: list[ServerProcess] = []
-
-    def start(*argv: str, ready: str = "serving on", env: dict[str, str] | None = None) -> ServerProcess:
-        log = tmp_path / f"process-{len(started)}.log"
-        process = ServerProcess(
-            list(argv), port=0, ready_text=ready, env={**process_env, **(env or {})}, log_path=log
-        )
-        started.append(process)
-        return process.start(timeout=60)
-
-    yield start
-    for process in reversed(started):
-        process.stop()
-
-
-@pytest.fixture
-def example_processes(spawn: Callable[..., ServerProcess]) -> None:
+def example_processes(micro_process: StartProcess) -> None:
     """The greeter and the oncall command service as real processes on the local registry."""
-    spawn(sys.executable, str(EXAMPLES / "greeter" / "greeter.py"))
-    spawn(sys.executable, str(EXAMPLES / "botcommand" / "oncall.py"))
+    micro_process(sys.executable, EXAMPLES / "greeter" / "greeter.py")
+    micro_process(sys.executable, EXAMPLES / "botcommand" / "oncall.py")
 
 
 PROSODY_CONFIG = """\

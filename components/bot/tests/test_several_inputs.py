@@ -8,7 +8,7 @@ from .test_slack import APP_TOKEN, BOT_TOKEN, SlackStandIn
 from .test_xmpp import MICRO, XMPPUser
 
 
-async def test_one_bot_answers_on_xmpp_and_slack_at_once(prosody, spawn):
+async def test_one_bot_answers_on_xmpp_and_slack_at_once(prosody, micro_process):
     bot = prosody.register("bot", "bot-pw")
     alice = prosody.register("alice", "alice-pw")
     slack = SlackStandIn()
@@ -24,7 +24,7 @@ async def test_one_bot_answers_on_xmpp_and_slack_at_once(prosody, spawn):
             "MICRO_BOT_SLACK_APP_TOKEN": APP_TOKEN,
             "MICRO_BOT_SLACK_API_URL": f"http://127.0.0.1:{slack.port}/api/",
         }
-        await asyncio.to_thread(spawn, MICRO, "bot", env=env, ready="slack: connected")
+        await asyncio.to_thread(micro_process, MICRO, "bot", env=env, ready="slack: connected")
 
         user = await XMPPUser(alice, "alice-pw", prosody.port).connect()
         try:

@@ -148,12 +148,12 @@ class SlackStandIn:
         await self.runner.cleanup()
 
 
-async def test_input_slack_against_a_stand_in(spawn, example_processes, process_env):
+async def test_input_slack_against_a_stand_in(micro_process, example_processes, process_env):
     slack = SlackStandIn()
     await slack.start()
     try:
         await asyncio.to_thread(
-            spawn,
+            micro_process,
             MICRO, "bot", "--inputs", "slack", "--allow-users", "UALICE",
             "--slack-bot-token", BOT_TOKEN, "--slack-app-token", APP_TOKEN,
             "--slack-api-url", f"http://127.0.0.1:{slack.port}/api/",

@@ -68,12 +68,12 @@ class XMPPUser:
 
 
 async def test_input_xmpp_answers_refuses_strangers_and_survives_a_restart(
-    prosody, spawn, example_processes, command_suite, process_env
+    prosody, micro_process, example_processes, command_suite, process_env
 ):
     bot = prosody.register("bot", "bot-pw")
     alice = prosody.register("alice", "alice-pw")
     mallory = prosody.register("mallory", "mallory-pw")
-    spawn(
+    micro_process(
         MICRO, "bot", "--inputs", "xmpp",
         "--xmpp-jid", bot, "--xmpp-password", "bot-pw", "--xmpp-plaintext", "yes",
         "--xmpp-server", f"127.0.0.1:{prosody.port}", "--xmpp-rooms", ROOM, "--xmpp-nick", BOT_NICK,

@@ -4,15 +4,15 @@ embedded defaults (local registry in a tmp dir, HTTP transport, HTTP broker)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from micro_core.testing.plugin import StartProcess
 from micro_core.testing.processes import ServerProcess
 
 APPS = Path(__file__).parent / "apps"
@@ -38,23 +38,11 @@ class Result:
 
 
 @pytest.fixture
-def micro_env(tmp_path: Path) -> dict[str, str]:
-    """The environment of every process of one test: a private registry (an empty directory
-    to begin with), short TTLs."""
-    (tmp_path / "registry").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MICRO_")}
-    return {
-        **env,
-        "MICRO_REGISTRY": "local",
-        "MICRO_REGISTRY_ADDRESS": str(tmp_path / "registry"),
-        "MICRO_TRANSPORT": "http",
-        "MICRO_BROKER": "http",
-        "MICRO_REGISTER_TTL": "3",
-        "MICRO_REGISTER_INTERVAL": "1",
-        "MICRO_SHUTDOWN_GRACE": "2",
-        "MICRO_CLI_CACHE_DIR": str(tmp_path / "cache"),
-        "PYTHONUNBUFFERED": "1",
-    }
+def micro_env(micro_process_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The environment of every process of one test: ``micro_process_env`` (a private local
+    registry, short TTLs) with a private CLI cache."""
+    micro_process_env["MICRO_CLI_CACHE_DIR"] = str(tmp_path / "cache")
+    return micro_process_env
 
 
 @pytest.fixture
@@ -76,28 +64,9 @@ def micro(micro_env: dict[str, str]) -> Callable[..., Result]:
 
 
 @pytest.fixture
-def spawn(micro_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
-    """Start a process that logs "serving on" once ready; every one is stopped after the test."""
-    started: list[ServerProcess] = []
-
-    def start(
-        *argv: str, env: dict[str, str] | None = None, cwd: Path | None = None, ready: str = "serving on"
-    ) -> ServerProcess:
-        log = tmp_path / f"process-{len(started)}.log"
-        process = ServerProcess(
-            list(argv),
-            port=0,
-            ready_text=ready,
-            env={**micro_env, **(env or {})},
-            cwd=cwd,
-            log_path=log,
-        )
-        started.append(process)
-        return process.start(timeout=60)
-
-    yield start
-    for process in started:
-        process.stop()
+def spawn(micro_env: dict[str, str], micro_process: StartProcess) -> StartProcess:
+    """``micro_process`` on ``micro_env``: start a process that logs "serving on" once ready."""
+    return micro_process
 
 
 @pytest.fixture

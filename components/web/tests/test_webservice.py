@@ -16,7 +16,8 @@ import pytest
 from aiohttp import web
 
 from micro_core import Options, Plugins, Service, errors
-from micro_core.testing.processes import ServerProcess, free_port
+from micro_core.testing.plugin import StartProcess
+from micro_core.testing.processes import free_port
 from micro_web import WebService
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -126,21 +127,20 @@ async def test_a_stopping_service_deregisters_first_finishes_requests_in_flight_
         await stopping
 
 
-def test_micro_run_serves_an_app_by_module_path_and_sigterm_deregisters_it(tmp_path: Path) -> None:
-    registry = tmp_path / "registry"
+def test_micro_run_serves_an_app_by_module_path_and_sigterm_deregisters_it(
+    micro_process: StartProcess, micro_process_env: dict[str, str]
+) -> None:
+    registry = Path(micro_process_env["MICRO_REGISTRY_ADDRESS"])
     port = free_port()
-    micro = str(Path(sys.executable).parent / "micro")
-    flags = ["--registry", "local", "--registry-address", str(registry)]
-    webapp = ServerProcess(
-        [micro, *flags, "--web-server-address", f"127.0.0.1:{port}", "run", "app:app", "--name", "webapp"],
-        port=port,
+    micro = Path(sys.executable).parent / "micro"
+    webapp = micro_process(
+        micro,
+        *("--web-server-address", f"127.0.0.1:{port}", "run", "app:app", "--name", "webapp"),
         cwd=WEBAPP.parent,
-        log_path=tmp_path / "webapp.log",
-        ready_text=f"serving http://127.0.0.1:{port}",
+        ready=f"serving http://127.0.0.1:{port}",
         env={"MICRO_LOG_LEVEL": "INFO"},
     )
-    with webapp:
-        assert list(registry.glob("micro.web.webapp/*")), "registered in the local registry"
-        webapp.signal(signal.SIGTERM)
-        assert webapp.process is not None and webapp.process.wait(20) == 0
+    assert list(registry.glob("micro.web.webapp/*")), "registered in the local registry"
+    webapp.signal(signal.SIGTERM)
+    assert webapp.process is not None and webapp.process.wait(20) == 0
     assert not list(registry.glob("micro.web.webapp/*")), "deregistered on SIGTERM"
