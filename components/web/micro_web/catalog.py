@@ -1,44 +1,39 @@
-"""What the dashboard knows of the registry: every service, kept fresh by one watch, and a log.
+"""What the dashboard knows of the registry: every service's summary row, and a log.
 
-Loaded once at start (one ``list_services``, then each service's entries), then
-changed only by watch events: a page asks for the list without a registry round
-trip, so the list and its JSON stay fast with hundreds of services. Each change is
-pushed to the open pages (server-sent events) and kept in a bounded event log.
+The services come from :class:`micro_http.catalog.RegistryMirror` (listed once, then kept
+by one watch): a page asks for the list without a registry round trip, so the list and
+its JSON stay fast with hundreds of services. Each change is pushed to the open pages
+(server-sent events) and kept in a bounded event log.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import time
 from collections import deque
 from typing import Any
 
 from micro_core import Registry
-from micro_core.registry import Event, EventType, Service, ServiceNotFound, Watcher
+from micro_core.registry import Event, EventType, Service
+from micro_http.catalog import RegistryMirror
 from micro_web.webservice import WEB_METADATA
-
-log = logging.getLogger("micro.web.catalog")
 
 #: How the log names what happened. The registry's watch does not say why a node left:
 #: a deregistration and an expired TTL are both a delete.
 _WHAT = {EventType.CREATE: "registered", EventType.UPDATE: "updated", EventType.DELETE: "deregistered"}
-_LOADING = 16  # services fetched at once at start
-_RETRY = 1.0
 
 
 class Catalog:
     """Every registered service, their summary rows, and listeners for changes."""
 
     def __init__(self, registry: Registry, namespace: str, log_size: int = 500) -> None:
-        self.registry = registry
         self.prefix = f"{namespace}." if namespace else ""
-        self._entries: dict[str, list[Service]] = {}
+        self._mirror = RegistryMirror(
+            registry, on_event=self._on_event, on_listed=self._on_listed, name="micro web catalog"
+        )
         self._rows: dict[str, dict[str, Any]] = {}
         self.log: deque[dict[str, Any]] = deque(maxlen=log_size)
         self._listeners: set[asyncio.Queue[tuple[str, Any]]] = set()
-        self._task: asyncio.Task[None] | None = None
 
     # --- reading -------------------------------------------------------------------------
 
@@ -47,7 +42,8 @@ class Catalog:
         return [self._rows[name] for name in sorted(self._rows)]
 
     def entries(self, name: str) -> list[Service] | None:
-        return self._entries.get(name)
+        """``name``'s registry entries (one per version), or None when it is not registered."""
+        return self._mirror.service(name) or None
 
     def web_names(self) -> list[str]:
         """The web services by the name they are proxied under (namespace left out)."""
@@ -97,41 +93,22 @@ class Catalog:
 
     async def start(self) -> None:
         """Load every service, then follow the registry's watch in the background."""
-        watcher = self.registry.watch()  # opened first, so nothing after the load is missed
-        names = sorted({service.name for service in await self.registry.list_services()})
-        limit = asyncio.Semaphore(_LOADING)
-
-        async def load(name: str) -> None:
-            async with limit:
-                await self._refresh(name, announce=False)
-
-        await asyncio.gather(*(load(name) for name in names))
-        self._task = asyncio.create_task(self._follow(watcher), name="micro web catalog")
+        await self._mirror.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._mirror.close()
 
-    async def _refresh(self, name: str, announce: bool = True) -> None:
-        """Ask the registry for ``name`` again: an event carries only the nodes it is about."""
-        try:
-            entries = await self.registry.get_service(name)
-        except ServiceNotFound:
-            entries = []
+    def _update(self, name: str) -> None:
+        """Make ``name``'s row again from the mirror and tell the pages."""
+        entries = self._mirror.service(name)
         if entries:
-            self._entries[name] = entries
             self._rows[name] = row = self._row(name, entries)
         else:
-            self._entries.pop(name, None)
             self._rows.pop(name, None)
             row = {"name": name, "gone": True}
-        if announce:
-            self._tell("service", row)
+        self._tell("service", row)
 
-    def _record(self, event: Event) -> None:
+    def _on_event(self, event: Event, changed: bool) -> None:
         service = event.service
         for node in service.nodes:
             entry = {
@@ -144,39 +121,12 @@ class Catalog:
             }
             self.log.append(entry)
             self._tell("log", entry)
+        if changed:  # a renewal leaves the row as it was: the pages need not hear of it again
+            self._update(service.name)
 
-    async def _follow(self, watcher: Watcher) -> None:
-        while True:
-            try:
-                async for event in watcher:
-                    self._record(event)
-                    await self._refresh(event.service.name)
-                log.warning("registry watch ended; watching again")
-            except Exception as exc:
-                log.warning("registry watch failed (%s); watching again in %.0fs", exc, _RETRY)
-            finally:
-                with contextlib.suppress(Exception):
-                    await watcher.close()
-            await asyncio.sleep(_RETRY)
-            try:
-                watcher = self.registry.watch()
-                listed = {service.name for service in await self.registry.list_services()}
-            except Exception as exc:
-                log.warning("registry unavailable (%s); trying again in %.0fs", exc, _RETRY)
-                watcher = _Ended()
-                continue
-            for name in sorted(listed | set(self._entries)):  # catch up on what the watch missed
-                await self._refresh(name)
-
-
-class _Ended(Watcher):
-    """A watch that could not be opened: ends at once, so the loop tries again."""
-
-    async def __anext__(self) -> Event:
-        raise StopAsyncIteration
-
-    async def close(self) -> None:
-        pass
+    def _on_listed(self, names: set[str]) -> None:
+        for name in sorted(names):
+            self._update(name)
 
 
 __all__ = ["Catalog"]
