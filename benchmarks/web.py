@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,17 +26,14 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from benchmarks.harness import ROOT, Result, median_round, percentiles
+from benchmarks.harness import ROOT, Result, cpu_seconds, median_round, percentiles, pinned, wrk
+from benchmarks.servers import Unavailable
 from micro_core.registry import Endpoint, Node, Service, Value
 from micro_core.registry.local import LocalRegistry
 from micro_core.testing.processes import ServerProcess, free_port
 
 GROUP = "web"
 CHROMIUM = "/usr/bin/chromium"
-
-
-class Unavailable(Exception):
-    """A case cannot run here (no wrk, no Chromium); the reason is reported, the rest still runs."""
 
 
 @dataclass(frozen=True)
@@ -62,11 +56,6 @@ async def hello(request: web.Request) -> web.Response:
 #: The web service the proxy is measured against (``python -m micro_web benchmarks.web:app``).
 app = web.Application()
 app.router.add_get("/", hello)
-
-
-def _pinned(core: int, argv: list[str]) -> list[str]:
-    taskset = shutil.which("taskset")
-    return [taskset, "-c", str(core), *argv] if taskset and (os.cpu_count() or 1) > 1 else argv
 
 
 @contextmanager
@@ -98,8 +87,8 @@ def _world(directory: str) -> Iterator[_World]:
     """The web service and ``micro web`` (no login: loopback only) sharing a local registry."""
     env = {"MICRO_REGISTRY": "local", "MICRO_REGISTRY_ADDRESS": str(Path(directory) / "registry")}
     service_port, web_port = free_port(), free_port()
-    service = _pinned(0, [sys.executable, "-m", "micro_web", "benchmarks.web:app", "--name", "hello"])
-    dashboard = _pinned(
+    service = pinned(0, [sys.executable, "-m", "micro_web", "benchmarks.web:app", "--name", "hello"])
+    dashboard = pinned(
         1, [sys.executable, "-m", "micro_cli", "web", "--no-auth", "--address", f"127.0.0.1:{web_port}"]
     )
     service_env = {**env, "MICRO_WEB_SERVER_ADDRESS": f"127.0.0.1:{service_port}"}
@@ -114,39 +103,6 @@ def _world(directory: str) -> Iterator[_World]:
         )
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU time of ``pid`` so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-def wrk(url: str, seconds: int, connections: int) -> tuple[int, float, float, float]:
-    """Requests done, seconds, p50 and p99 in ms, from ``wrk --latency`` on core 1."""
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise Unavailable("wrk is not installed (scripts/servers/wrk.sh install)")
-    output = subprocess.run(
-        _pinned(1, [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 30,
-    ).stdout
-    done = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
-    if done is None or "Non-2xx" in output:
-        raise RuntimeError(f"wrk against {url} failed:\n{output}")
-
-    def latency(percent: str) -> float:
-        found = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-        return float(found.group(1)) * _UNITS[found.group(2)] if found else 0.0
-
-    elapsed = float(done.group(2)) * (60 if done.group(3) == "m" else 1)
-    return int(done.group(1)), elapsed, latency("50"), latency("99")
-
-
 def proxy_cases(plan: Plan) -> list[Result]:
     """wrk against the web service directly and through ``micro web``, alternating; each row
     also says the CPU each process spent per request, a figure the machine's load bends less."""
@@ -156,10 +112,10 @@ def proxy_cases(plan: Plan) -> list[Result]:
         wrk(urls["proxy"], 1, 8)  # warm up: the proxy's selector cache and connection pool
         for _ in range(plan.rounds):
             for name, url in urls.items():
-                before = {who: _cpu_seconds(pid) for who, pid in world.pids.items()}
+                before = {who: cpu_seconds(pid) for who, pid in world.pids.items()}
                 done, seconds, p50, p99 = wrk(url, plan.seconds, plan.connections)
                 cpu = {
-                    f"{who} CPU us/request": round((_cpu_seconds(pid) - before[who]) / max(done, 1) * 1e6, 1)
+                    f"{who} CPU us/request": round((cpu_seconds(pid) - before[who]) / max(done, 1) * 1e6, 1)
                     for who, pid in world.pids.items()
                     if name == "proxy" or who == "web service"
                 }
