@@ -17,20 +17,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
 from micro_core.testing.processes import ServerProcess, free_port
-
-playwright = pytest.importorskip("playwright.sync_api", reason="pip install micro-web[test]")
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 BIN = Path(sys.executable).parent
-
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM), reason="needs Debian's chromium: scripts/servers/chromium.sh install"
-)
 
 
 class World:
@@ -88,6 +83,8 @@ def dashboard(world: World) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    if not os.path.exists(CHROMIUM):  # a missing browser fails the tests: they are the proof
+        pytest.fail(f"needs Debian's chromium at {CHROMIUM}: scripts/servers/chromium.sh install")
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(
             executable_path=CHROMIUM,
