@@ -11,11 +11,13 @@ so the flags are read duck-typed from the root click context's ``obj.flags``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 
 import click
 from aiohttp import web
@@ -30,6 +32,12 @@ SHUTDOWN_GRACE = 10.0
 #: Seconds access-log lines may wait in memory before they are written, in one write
 #: (see :class:`~micro_http.edge.AccessLines`).
 ACCESS_LOG_FLUSH = 0.2
+
+#: Allocations (less deallocations) between young-generation collections once serving.
+#: Python's 700 is fewer than the objects 64 requests in flight hold, so collections ran
+#: every few requests and promoted them all (measured in micro web: 10-15 us of cyclic GC
+#: per proxied request, 8-10% of its CPU per request under wrk at 64 connections).
+GC_YOUNG = 10_000
 
 Build = Callable[[Service], Awaitable[web.Application]]
 
@@ -91,10 +99,25 @@ async def serve(
         await runner.cleanup()
 
 
+def steady_gc() -> None:
+    """Collect less often once serving: the start-up's objects (modules, the route table,
+    the kernel) frozen out of every collection, the young generation made large enough for
+    the requests in flight. :func:`run_component` calls it once the app listens."""
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG, middle, old)
+
+
 async def _flush_every(lines: AccessLines, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         lines.flush()
+
+
+def _listening(then: Callable[[str], None] | None, address: str) -> None:
+    if then is not None:
+        then(address)  # the gateway builds its route table here: frozen with the rest
+    steady_gc()
 
 
 def run_component(
@@ -126,7 +149,7 @@ def run_component(
         try:
             app = await build(service)
             app[ACCESS_LINES] = lines
-            await serve(app, address, on_listening=on_listening)
+            await serve(app, address, on_listening=partial(_listening, on_listening))
         finally:
             flusher.cancel()
             lines.flush()
@@ -135,4 +158,4 @@ def run_component(
     run(main())
 
 
-__all__ = ["SHUTDOWN_GRACE", "global_flags", "kernel", "run_component", "serve"]
+__all__ = ["GC_YOUNG", "SHUTDOWN_GRACE", "global_flags", "kernel", "run_component", "serve", "steady_gc"]
