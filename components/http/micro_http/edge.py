@@ -295,10 +295,9 @@ class Edge:
             access_log.info(encoded.decode())
 
 
-class TooManyRequests(errors.MicroError):
-    """A client over its rate; ``Retry-After`` says when it may try again."""
-
-    code = 429
+class TooManyRequests(errors.TooManyRequests):
+    """A client over the edge's rate: the kernel's 429 with ``retry_after``, which the
+    response sends as ``Retry-After``."""
 
     def __init__(self, wait: float) -> None:
         self.retry_after = max(1, int(wait + 0.999))
