@@ -111,11 +111,15 @@ class NodePool(Connection):
             self._waiters.append(waiter)
             try:
                 await asyncio.wait_for(waiter, left)
-            except TimeoutError:
+            except BaseException as error:
+                if waiter.done() and not waiter.cancelled():
+                    # Woken in the loop turn it timed out or was cancelled: the wake-up is
+                    # the next waiter's, or it waits out its timeout beside an idle connection.
+                    self._wake()
+                waiter.cancel()
+                if not isinstance(error, TimeoutError):
+                    raise
                 raise TimeoutError(f"all {self._size} connections to {self.address} stayed busy") from None
-            finally:
-                if not waiter.done():
-                    waiter.cancel()
 
     def _release(self, connection: Connection) -> None:
         if connection.closed or self._closed:
