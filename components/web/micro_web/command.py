@@ -8,7 +8,6 @@ default password: it prints a one-time login link instead.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import ipaddress
 import sys
 
@@ -31,21 +30,6 @@ def is_loopback(address: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a host name, or empty (every interface)
-
-
-#: Allocations (less deallocations) between young-generation collections; Python's 700
-#: made a proxied request cost 10-15 us of cyclic GC (8-10% of micro web's CPU per
-#: request under wrk, measured with gc.callbacks): 64 requests in flight hold more live
-#: objects than that, so collections ran every few requests and promoted them all.
-_GC_YOUNG = 10_000
-
-
-def _steady_gc() -> None:
-    """Collect less often once serving: the startup's objects frozen out of every
-    collection, the young generation made large enough for the requests in flight."""
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(_GC_YOUNG, middle, old)
 
 
 @click.command("web")
@@ -81,7 +65,6 @@ def web(ctx: click.Context, settings: HttpSettings, namespace: str, insecure: bo
         return await build(kernel, settings, namespace, login)
 
     def listening(address: str) -> None:
-        _steady_gc()
         click.echo(f"micro web: dashboard on http://{address}/", err=True)
         if settings.auth_required:
             link = login.link(f"http://{address}")
