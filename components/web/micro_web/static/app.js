@@ -5,6 +5,8 @@
 
 const state = {
   services: new Map(), // name -> row {name, versions, nodes, endpoints, web, path}
+  listed: false, // whether the services are known yet (the first list or the stream's snapshot)
+  snapshot: false, // whether the event stream's snapshot has come
   log: [],
   csrf: "",
   selected: 0,
@@ -40,6 +42,13 @@ function toast(text) {
   box.classList.add("show");
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => box.classList.remove("show"), 1800);
+}
+
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+function escapeHtml(value) {
+  // Every service-provided string goes through this before it joins markup.
+  return String(value).replace(/[&<>"']/g, (char) => ESCAPES[char]);
 }
 
 function pretty(value) {
@@ -111,7 +120,8 @@ function connect() {
   });
   source.addEventListener("snapshot", (event) => {
     const data = JSON.parse(event.data);
-    state.services = new Map(data.services.map((row) => [row.name, row]));
+    setServices(data.services);
+    state.snapshot = true;
     state.log = data.log.slice(-LOG_LIMIT).reverse();
     scheduleRedraw();
   });
@@ -126,6 +136,11 @@ function connect() {
     state.log.length = Math.min(state.log.length, LOG_LIMIT);
     scheduleRedraw();
   });
+}
+
+function setServices(rows) {
+  state.services = new Map(rows.map((row) => [row.name, row]));
+  state.listed = true;
 }
 
 // --- routing ---------------------------------------------------------------------------------
@@ -173,35 +188,53 @@ function matches(row, words) {
   return words.every((word) => text.includes(word));
 }
 
+const byName = new Intl.Collator().compare;
+
+function serviceRow(row, selected) {
+  // One row as markup, every service-provided string escaped: the list is written at once.
+  const name = escapeHtml(row.name);
+  const versions = row.versions.map((version) => `<span class="chip">${escapeHtml(version || "—")}</span>`).join("");
+  const open = row.path ? `<a href="${escapeHtml(row.path)}" target="_blank" rel="noopener">open ↗</a>` : "";
+  return `<tr data-service="${name}"${selected ? ' class="selected"' : ""}>` +
+    `<td><a href="#/service/${escapeHtml(encodeURIComponent(row.name))}">${name}</a>${row.web ? ' <span class="badge web">web</span>' : ""}</td>` +
+    `<td><div class="chips">${versions}</div></td>` +
+    `<td class="num">${escapeHtml(row.nodes)}</td><td class="num">${escapeHtml(row.endpoints)}</td><td>${open}</td></tr>`;
+}
+
 function servicesView() {
   const summary = el("p", { class: "summary" });
   const body = el("tbody");
-  const table = el("table", { "aria-label": "Services" },
+  const table = el("table", { class: "services", "aria-label": "Services" },
     el("thead", {}, el("tr", {}, el("th", {}, "Service"), el("th", {}, "Versions"), el("th", {}, "Nodes"), el("th", {}, "Endpoints"), el("th", {}, ""))),
     body,
   );
   main.replaceChildren(el("h1", {}, "Services"), summary, table);
+  let painted = false;
   const draw = () => {
+    if (!state.listed) {
+      summary.textContent = "loading…";
+      return;
+    }
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
     const rows = [...state.services.values()].filter((row) => matches(row, words));
-    rows.sort((a, b) => a.name.localeCompare(b.name));
+    rows.sort((a, b) => byName(a.name, b.name));
     state.selected = Math.min(state.selected, Math.max(rows.length - 1, 0));
     const shown = rows.slice(0, LIST_LIMIT);
     const total = state.services.size;
     summary.textContent = `${total} service${total === 1 ? "" : "s"}` +
       (words.length ? `, ${rows.length} matching` : "") +
       (rows.length > shown.length ? `; showing the first ${shown.length}, search to narrow` : "");
-    body.replaceChildren(...shown.map((row, index) =>
-      el("tr", { class: index === state.selected ? "selected" : "", dataset: { service: row.name } },
-        el("td", {}, el("a", { href: `#/service/${encodeURIComponent(row.name)}` }, row.name), " ", row.web ? el("span", { class: "badge web" }, "web") : null),
-        el("td", {}, el("div", { class: "chips" }, row.versions.map((v) => el("span", { class: "chip" }, v || "—")))),
-        el("td", { class: "num" }, row.nodes),
-        el("td", { class: "num" }, row.endpoints),
-        el("td", {}, row.path ? el("a", { href: row.path, target: "_blank", rel: "noopener" }, "open ↗") : null),
-      )));
-    if (shown.length) performance.mark(`micro:rows-${shown.length}`); // for the benchmark
-    if (!rows.length) {
-      body.append(el("tr", {}, el("td", { colspan: 5, class: "empty" }, total ? "No service matches the search." : "No service is registered yet.")));
+    body.innerHTML = shown.length
+      ? shown.map((row, index) => serviceRow(row, index === state.selected)).join("")
+      : `<tr><td colspan="5" class="empty">${total ? "No service matches the search." : "No service is registered yet."}</td></tr>`;
+    if (shown.length) {
+      // For the benchmark: when the rows are in the document, and (once) when the frame
+      // showing them has been drawn (a task queued from the frame's callback runs after it).
+      performance.mark(`micro:rows-${shown.length}`);
+      if (!painted) {
+        painted = true;
+        requestAnimationFrame(() => setTimeout(() => performance.mark(`micro:painted-${shown.length}`)));
+      }
     }
   };
   const onSearch = () => { state.selected = 0; draw(); };
@@ -211,12 +244,14 @@ function servicesView() {
   return {
     live: draw,
     move(step) {
-      const count = body.querySelectorAll("tr[data-service]").length;
-      if (!count) return;
-      state.selected = (state.selected + step + count) % count;
-      draw();
-      const row = body.querySelector("tr.selected");
-      if (row) row.scrollIntoView({ block: "nearest" });
+      // Only the two rows whose mark moves change; the list is not redrawn.
+      const rows = body.querySelectorAll("tr[data-service]");
+      if (!rows.length) return;
+      if (rows[state.selected]) rows[state.selected].classList.remove("selected");
+      state.selected = (state.selected + step + rows.length) % rows.length;
+      const row = rows[state.selected];
+      row.classList.add("selected");
+      row.scrollIntoView({ block: "nearest" });
     },
     open() {
       const row = body.querySelector("tr.selected");
@@ -669,7 +704,7 @@ function serviceView(name) {
   draw();
   return {
     live() {
-      if (!state.services.has(name) && detail) {
+      if (state.listed && !state.services.has(name) && detail) {
         stopped = true;
         clearTimeout(timer);
         main.replaceChildren(el("h1", {}, el("span", { class: "mono" }, name)),
@@ -831,6 +866,12 @@ async function start() {
   connect();
   window.addEventListener("hashchange", route);
   route();
+  // The list the page's head asked for: drawn at once unless the stream's snapshot came first.
+  window.microServices.then((rows) => {
+    if (!rows || state.snapshot) return;
+    setServices(rows);
+    if (state.route && state.route.live) state.route.live();
+  });
   try {
     state.csrf = (await session).csrf;
   } catch (error) {
