@@ -7,6 +7,8 @@ const state = {
   services: new Map(), // name -> row {name, versions, nodes, endpoints, web, path}
   listed: false, // whether the services are known yet (the first list or the stream's snapshot)
   snapshot: false, // whether the event stream's snapshot has come
+  early: null, // the first list's JSON text, while nothing newer has come
+  revision: 0, // counts the changes to the services, so a view redraws only what changed
   log: [],
   csrf: "",
   selected: 0,
@@ -120,15 +122,18 @@ function connect() {
   });
   source.addEventListener("snapshot", (event) => {
     const data = JSON.parse(event.data);
-    setServices(data.services);
     state.snapshot = true;
     state.log = data.log.slice(-LOG_LIMIT).reverse();
+    // The same services as the first list already drawn are kept, so the list is not redrawn.
+    if (state.early === null || JSON.stringify(data.services) !== state.early) setServices(data.services);
+    state.early = null;
     scheduleRedraw();
   });
   source.addEventListener("service", (event) => {
     const row = JSON.parse(event.data);
     if (row.gone) state.services.delete(row.name);
     else state.services.set(row.name, row);
+    state.revision += 1;
     scheduleRedraw();
   });
   source.addEventListener("log", (event) => {
@@ -141,6 +146,7 @@ function connect() {
 function setServices(rows) {
   state.services = new Map(rows.map((row) => [row.name, row]));
   state.listed = true;
+  state.revision += 1;
 }
 
 // --- routing ---------------------------------------------------------------------------------
@@ -189,6 +195,12 @@ function matches(row, words) {
 }
 
 const byName = new Intl.Collator().compare;
+const FIRST_ROWS = 60; // rows written at once, more than a tall screen shows; the rest a frame later
+
+function afterFrame(task) {
+  // Runs the task once the next frame has been drawn.
+  requestAnimationFrame(() => setTimeout(task));
+}
 
 function serviceRow(row, selected) {
   // One row as markup, every service-provided string escaped: the list is written at once.
@@ -209,12 +221,15 @@ function servicesView() {
     body,
   );
   main.replaceChildren(el("h1", {}, "Services"), summary, table);
-  let painted = false;
+  let drawn = ""; // the revision and search last drawn
+  let later = 0; // the draw whose remaining rows are still to be written
   const draw = () => {
     if (!state.listed) {
       summary.textContent = "loading…";
       return;
     }
+    if (drawn === `${state.revision} ${search.value}`) return;
+    drawn = `${state.revision} ${search.value}`;
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
     const rows = [...state.services.values()].filter((row) => matches(row, words));
     rows.sort((a, b) => byName(a.name, b.name));
@@ -224,18 +239,24 @@ function servicesView() {
     summary.textContent = `${total} service${total === 1 ? "" : "s"}` +
       (words.length ? `, ${rows.length} matching` : "") +
       (rows.length > shown.length ? `; showing the first ${shown.length}, search to narrow` : "");
+    const markup = (from, to) => shown.slice(from, to).map((row, index) => serviceRow(row, from + index === state.selected)).join("");
+    const first = state.selected < FIRST_ROWS ? FIRST_ROWS : shown.length;
     body.innerHTML = shown.length
-      ? shown.map((row, index) => serviceRow(row, index === state.selected)).join("")
+      ? markup(0, first)
       : `<tr><td colspan="5" class="empty">${total ? "No service matches the search." : "No service is registered yet."}</td></tr>`;
-    if (shown.length) {
-      // For the benchmark: when the rows are in the document, and (once) when the frame
-      // showing them has been drawn (a task queued from the frame's callback runs after it).
+    // The first screen goes out in this frame; the rows below it are written after it is drawn
+    // (a task queued from a frame's callback runs once that frame is out), so the page shows
+    // the list without first laying out hundreds of rows nobody sees yet.
+    const turn = (later = (later + 1) % 1e9);
+    afterFrame(() => {
+      if (turn !== later || !body.isConnected) return;
+      if (shown.length) performance.mark("micro:first-rows"); // for the benchmark, as below
+      if (first < shown.length) body.insertAdjacentHTML("beforeend", markup(first, shown.length));
+      if (!shown.length) return;
+      // For the benchmark: when all the rows are in the document, and when the frame showing them is out.
       performance.mark(`micro:rows-${shown.length}`);
-      if (!painted) {
-        painted = true;
-        requestAnimationFrame(() => setTimeout(() => performance.mark(`micro:painted-${shown.length}`)));
-      }
-    }
+      afterFrame(() => performance.mark(`micro:painted-${shown.length}`));
+    });
   };
   const onSearch = () => { state.selected = 0; draw(); };
   search.addEventListener("input", onSearch);
@@ -867,9 +888,10 @@ async function start() {
   window.addEventListener("hashchange", route);
   route();
   // The list the page's head asked for: drawn at once unless the stream's snapshot came first.
-  window.microServices.then((rows) => {
-    if (!rows || state.snapshot) return;
-    setServices(rows);
+  window.microServices.then((text) => {
+    if (!text || state.snapshot) return;
+    setServices(JSON.parse(text));
+    state.early = text;
     if (state.route && state.route.live) state.route.live();
   });
   try {
