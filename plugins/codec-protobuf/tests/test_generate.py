@@ -59,10 +59,14 @@ async def main(service: Service) -> None:
 def _mypy(directory: Path, source: str) -> subprocess.CompletedProcess[str]:
     (directory / "mypy.ini").write_text(MYPY_INI.format(cache=directory / ".mypy_cache"))
     (directory / "example.py").write_text(source)
+    env = {"PATH": str(BIN)}
+    kernel = Path(micro_core.__file__).parent.parent
+    if kernel.name != "site-packages":  # an editable install, which mypy cannot follow by itself
+        env["MYPYPATH"] = str(kernel)
     return subprocess.run(
         [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "helloworld_micro.py", "example.py"],
         cwd=directory,
-        env={"MYPYPATH": str(Path(micro_core.__file__).parent.parent), "PATH": str(BIN)},
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
