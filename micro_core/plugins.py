@@ -62,14 +62,29 @@ COMPONENTS_GROUP = "micro.components"
 T = TypeVar("T")
 
 
+#: Structured-syntax suffixes whose codec distribution has a longer name.
+_FORMATS = {"proto": "protobuf"}
+
+
+def _distribution_of(kind: str, name: str) -> str:
+    """The distribution that would provide a driver: ``micro-registry-etcd``; a codec is named
+    for its format, not its content type (``application/x-protobuf`` and
+    ``application/grpc+proto``: ``micro-codec-protobuf``)."""
+    if kind == "codec":
+        subtype = name.partition(";")[0].rpartition("/")[2].strip().lower()
+        subtype = subtype.rpartition("+")[2].removeprefix("x-").removeprefix("vnd.")
+        name = _FORMATS.get(subtype, subtype)
+    return f"micro-{kind}-{name.replace('/', '-').replace('+', '-')}"
+
+
 class DriverNotFound(LookupError):
     """A selected driver is not installed (the message gives the ``pip install`` line) or is blocked."""
 
     def __init__(self, kind: str, name: str, reason: str = "") -> None:
         self.kind = kind
         self.name = name
-        distribution = f"micro-{kind}-{name.replace('/', '-').replace('+', '-')}"
-        super().__init__(reason or f"{kind} {name!r} is not installed: pip install {distribution}")
+        hint = f"pip install {_distribution_of(kind, name)}"
+        super().__init__(reason or f"{kind} {name!r} is not installed: {hint}")
 
 
 class DriverLoadError(ImportError):

@@ -51,6 +51,22 @@ def test_an_unknown_codec_is_looked_up_once(caplog: pytest.LogCaptureFixture) ->
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) <= 1
 
 
+@pytest.mark.parametrize(
+    ("content_type", "distribution"),
+    [
+        ("application/x-avro", "micro-codec-avro"),
+        ("application/vnd.acme+proto", "micro-codec-protobuf"),
+        ("application/x-msgpack; charset=binary", "micro-codec-msgpack"),
+        ("application/vnd.acme+cbor", "micro-codec-cbor"),
+    ],
+)
+def test_a_missing_codec_names_the_distribution_of_its_format(content_type: str, distribution: str) -> None:
+    """The hint is a ``pip install`` line that works: codecs are published by format, not by content type."""
+    plugins = Plugins(autoload=False)
+    with pytest.raises(DriverNotFound, match=f"pip install {distribution}$"):
+        plugins.codec(content_type, Options(environ={}))
+
+
 async def test_plain_wrap_implementations_of_two_plugins_compose(micro_settings: dict[str, Any]) -> None:
     """Two plugins written without ``wrapper=True``: both layers run, the later-registered outermost."""
     order: list[str] = []
