@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
-from benchmarks import brokers, codecs, gomicro, nameko, rpc, sidecar, startup
+from benchmarks import brokers, codecs, gomicro, nameko, rpc, sidecar, startup, web
 from benchmarks.harness import Result, load_average, machine, median_round
 from benchmarks.report import write_report
 from benchmarks.servers import Unavailable, kafka, rabbitmq
@@ -33,7 +33,7 @@ NAMEKO = rpc.Plan(payloads=(100,), concurrency=(1, 16), calls=3000, max_seconds=
 #: Throughput with 64 publishes awaiting confirmation, then the latency of one message at a time.
 BROKERS_FULL = (brokers.Plan(10000, window=64, max_seconds=20, rounds=7), brokers.Plan(1000, 1, 10, rounds=3))
 BROKERS_QUICK = (brokers.Plan(1000, window=64, max_seconds=5), brokers.Plan(200, 1, 3))
-GROUPS = ("rpc", "broker", "codec", "startup", "gomicro", "sidecar", "observability", "gateway")
+GROUPS = ("rpc", "broker", "codec", "startup", "gomicro", "sidecar", "web", "observability", "gateway")
 CODEC_FULL = rpc.Plan(payloads=(100, 4096), concurrency=(1, 64), calls=5000, max_seconds=10)
 #: Go Micro's client runs every call it is given (no time bound): counts sized for ~2 s a case.
 GOMICRO_FULL = rpc.Plan(payloads=(100,), concurrency=(1, 16, 64), calls=10000, max_seconds=5, rounds=3)
@@ -141,6 +141,8 @@ async def main(quick: bool, only: set[str], skipped: list[str]) -> list[Result]:
         results.append(startup.idle_memory())
     if "sidecar" in wanted:
         results += await sidecar.sidecar_cases(quick, skipped)
+    if "web" in wanted:
+        results += await web.web_cases(quick, skipped)
     if "gateway" in wanted:
         from benchmarks import gateway  # imports micro_api: only when the group runs
 
