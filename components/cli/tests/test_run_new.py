@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from micro_core.testing.processes import wait_until
 
 MICRO = str(Path(sys.executable).parent / "micro")
@@ -20,9 +22,9 @@ def test_run_a_file_with_the_global_flags_as_settings(micro, spawn, apps, tmp_pa
 
 
 def test_new_service_scaffolds_a_project_that_passes_its_tests_and_runs(micro, spawn, tmp_path: Path):
-    result = micro("new", "service", "hello-world", "--dir", str(tmp_path))
+    project = tmp_path / "services" / "hello-world"  # a path: the service is named by its last part
+    result = micro("new", "service", str(project))
     assert result.code == 0, result
-    project = tmp_path / "hello-world"
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q"], cwd=project, capture_output=True, text=True, timeout=120
     )
@@ -33,11 +35,26 @@ def test_new_service_scaffolds_a_project_that_passes_its_tests_and_runs(micro, s
     assert reply.json() == {"message": "Hello Ada"}, reply
 
 
+def test_new_service_takes_a_path_relative_to_the_working_directory(
+    micro, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert micro("new", "service", "./services/billing").code == 0
+    assert (tmp_path / "services" / "billing" / "billing" / "handler.py").is_file()
+    (tmp_path / "empty").mkdir()
+    assert micro("new", "service", "empty").code == 0  # an existing empty directory is filled
+    assert (tmp_path / "empty" / "setup.cfg").read_text().count("name = empty") == 1
+
+
 def test_new_refuses_to_overwrite_and_bad_names(micro, tmp_path: Path):
     assert micro("new", "service", "x", "--dir", str(tmp_path)).code == 0
     again = micro("new", "service", "x", "--dir", str(tmp_path))
-    assert again.code == 2 and "already exists" in again.err
+    assert again.code == 2 and "already exists" in again.err and len(again.err.splitlines()) == 1
+    assert micro("new", "service", str(tmp_path / "x")).code == 2  # the same directory, as a path
     assert micro("new", "service", "Bad Name", "--dir", str(tmp_path)).code == 2
+    bad = micro("new", "service", str(tmp_path / "services" / "Billing"))
+    assert bad.code == 2 and "'Billing' is not a valid name" in bad.err and len(bad.err.splitlines()) == 1
+    assert not (tmp_path / "services").exists()
 
 
 def test_run_reload_restarts_the_service_when_its_file_changes(micro, spawn, apps, tmp_path: Path):

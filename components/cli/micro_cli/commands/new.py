@@ -13,6 +13,7 @@ from ``plugin/bot-common`` and their own files, with the values of their ``bot.t
 
 from __future__ import annotations
 
+import os
 import re
 import string
 import tomllib
@@ -50,10 +51,12 @@ def render(templates: Iterable[Path], target: Path, values: dict[str, str]) -> l
     """Copy the ``templates`` directories into ``target`` with placeholders filled.
 
     A file of a later template replaces the file of the same name of an earlier one.
-    Refuses to overwrite anything: ``target`` must not exist yet.
+    Refuses to overwrite anything: ``target`` must not exist yet, or be an empty directory.
     """
-    if target.exists():
-        raise Failure(f"{target} already exists; nothing was written", BAD_INPUT)
+    if target.exists() and not (target.is_dir() and not any(target.iterdir())):
+        raise Failure(
+            f"{target} already exists and is not an empty directory; nothing was written", BAD_INPUT
+        )
     sources = {
         source.relative_to(template).with_suffix(""): source
         for template in templates
@@ -123,12 +126,16 @@ def new() -> None:
 
 
 @new.command()
-@click.argument("name", callback=lambda _c, _p, v: _check(v))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
-def service(name: str, directory: Path) -> None:
-    """A service project NAME: handler, entry point, tests, README."""
+def service(path: Path, directory: Path) -> None:
+    """A service project at PATH (in --dir if relative): handler, entry point, tests, README.
+
+    The service is named by PATH's last part: ``micro new service ./services/billing`` makes ``billing``.
+    """
+    target = directory / path
+    name = _check(Path(os.path.abspath(target)).name)  # abspath: "." and ".." name a directory too
     package = name.replace("-", "_")
-    target = directory / name
     render([TEMPLATES / "service"], target, {"name": name, "package": package, "cls": _class_name(name)})
     _report(target, f"next: cd {target} && python -m pytest && micro run {package}")
 
