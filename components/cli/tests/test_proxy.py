@@ -75,6 +75,17 @@ def test_services_and_describe_through_the_sidecar(proxied, shop):
     assert "Shop.Buy(Order{item string, quantity int64})" in text
 
 
+def test_a_local_registry_directory_this_machine_lacks_is_no_matter_through_the_sidecar(
+    micro, sidecar, shop, tmp_path: Path
+):
+    """The sidecar reads the registry: the CLI's own registry settings are not checked."""
+    missing = {"MICRO_REGISTRY": "local", "MICRO_REGISTRY_ADDRESS": str(tmp_path / "no-such-directory")}
+    services = micro("--proxy", sidecar, "services", env=missing)
+    assert services.code == 0, services
+    assert {"name": "shop", "version": "1.2.0"} in services.lines()
+    assert not (tmp_path / "no-such-directory").exists()
+
+
 def test_call_through_the_sidecar(proxied, shop, tmp_path: Path):
     result = proxied("call", "shop", "Shop.Buy", '{"item": "tea", "quantity": 2}', "--metadata", "Clerk=ann")
     assert result.code == 0, result

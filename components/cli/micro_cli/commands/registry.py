@@ -32,7 +32,7 @@ async def reachable_registry(session: Session) -> Registry:
     answer is an honest empty list.
     """
     options = session.options
-    if options["registry"] == "local":
+    if options["registry"] == "local" and session.proxy is None:  # through a sidecar: not ours to read
         address, source = options.resolve("registry_address")
         if address and source != "default" and not Path(address).is_dir():
             raise Failure(
