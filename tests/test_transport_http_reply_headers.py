@@ -19,6 +19,13 @@ _ID = re.compile(rb"\r\nMicro-Id: (\d+)\r\n")
 async def _lower_case_server_stand_in(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """A raw socket standing in for uvicorn on httptools: it answers the first two requests
     in reverse order, the third with an error, every header name lower-cased."""
+    try:
+        await _answer_reversed(reader, writer)
+    finally:  # also when cancelled: the accepted socket must not outlive the test's loop
+        writer.close()
+
+
+async def _answer_reversed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     requests = []
     for _ in range(3):
         head = await reader.readuntil(b"\r\n\r\n")
@@ -39,11 +46,18 @@ async def _lower_case_server_stand_in(reader: asyncio.StreamReader, writer: asyn
     )
     await writer.drain()
     await reader.read()
-    writer.close()
 
 
 async def test_lower_case_reply_headers_are_read_stand_in() -> None:
-    server = await asyncio.start_server(_lower_case_server_stand_in, "127.0.0.1", 0)
+    served: list[asyncio.Task[None]] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        served.append(task)
+        await _lower_case_server_stand_in(reader, writer)
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     connection = await HTTPTransport().dial(f"127.0.0.1:{port}")
     try:
@@ -55,6 +69,8 @@ async def test_lower_case_reply_headers_are_read_stand_in() -> None:
     finally:
         await connection.close()
         server.close()
+        # Python 3.11's wait_closed does not wait for the connections it accepted (3.12 does).
+        await asyncio.wait_for(asyncio.gather(*served), 5)
         await server.wait_closed()
 
     # Matched by id although they came in reverse order and as ``micro-id``.
