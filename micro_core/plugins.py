@@ -397,7 +397,11 @@ class Plugins:
         """Every installed plugin, driver and component, each imported to prove it loads;
         a broken one is listed with its error instead of raising."""
         rows: list[PluginInfo] = []
-        for group in (PLUGINS_GROUP, *DRIVER_GROUPS.values(), COMPONENTS_GROUP):
+        known = (PLUGINS_GROUP, *DRIVER_GROUPS.values(), COMPONENTS_GROUP)
+        # Other micro.* groups belong to distributions that extend a component (micro.bot.inputs):
+        # a broken entry point there must show here too.
+        others = sorted(g for g in entry_points().groups if g.startswith("micro.") and g not in known)
+        for group in (*known, *others):
             for entry_point in entry_points(group=group):
                 try:
                     entry_point.load()

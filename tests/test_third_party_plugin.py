@@ -29,6 +29,8 @@ micro.registry =
 micro.plugins =
     thirdparty-stamp = micro_test_thirdparty
     thirdparty-broken = micro_test_thirdparty_missing
+micro.acme.gadgets =
+    sprocket = micro_test_thirdparty:ThirdPartyRegistry
 """
 
 MODULE = '''
@@ -147,3 +149,5 @@ def test_the_installed_plugin_is_in_the_inventory(installed):
     assert (row.distribution, row.version) == (DIST, "1.2.3")
     assert "ModuleNotFoundError" in rows[("micro.plugins", "thirdparty-broken")].error
     assert Path(rows[("micro.registry", "local")].distribution) == Path("micro-kernel")
+    # a group of another micro distribution (the bot's inputs and commands, say): listed too
+    assert rows[("micro.acme.gadgets", "sprocket")].distribution == DIST
