@@ -7,6 +7,15 @@
   carries the server process's CPU time per request (from ``/proc``), which the load of
   a shared machine moves far less than the rates: the gateway's includes its RPC hop's
   client side; the greeter's own CPU is given apart.
+- **floor**: an aiohttp handler (same process setup, on uvloop) that makes the same
+  ``Greeter.Hello`` call with the micro client and answers its JSON, with no route table,
+  no edge and no access log: the least any gateway on aiohttp and this client can cost.
+  Its ratio to the bare handler is the ceiling of the gateway's own; the gateway's row
+  also carries its ratio to the floor (what the gateway's routing, translation and edge
+  cost on top of the hop itself).
+- **hop floor**: an aiohttp handler that makes one round trip over a kept-alive socket to
+  an echo process (one byte out, the 100-byte reply back; no codec, no client, no
+  framing): the least any gateway on aiohttp that asks another process can cost.
 - **latency**: the same call made directly with the micro client from this process at
   the same concurrency; target: the gateway's p50 at one connection ≤ 2x the direct p50.
 - **500 services**: the gateway's resident memory with 500 registered services (each
@@ -16,12 +25,15 @@
 No process is pinned to a core: on this shared machine other sessions' work lands on
 either core, and a pinned server waits for its core while the other idles.
 
-``python -m benchmarks.gateway PORT`` serves the bare handler (the baseline process).
+``python -m benchmarks.gateway bare PORT`` serves the bare handler (the baseline process);
+``python -m benchmarks.gateway floor PORT`` the floor (it finds the greeter through the
+``MICRO_*`` variables); ``echo PORT`` the echo process and ``hop PORT ECHO_PORT`` the hop floor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import sys
 import tempfile
 import time
@@ -31,6 +43,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import msgspec
 from aiohttp import web
@@ -50,6 +63,10 @@ GREETER = ROOT / "examples" / "greeter" / "greeter.py"
 #: The name that makes the greeter's reply exactly 100 bytes of JSON.
 NAME = "A" * 31
 REPLY_SIZE = 100
+BARE = "aiohttp bare handler"
+FLOOR = "floor: aiohttp handler + micro client call"
+HOP = "hop floor: aiohttp handler + raw socket round trip"
+GATEWAY = "micro api -> greeter"
 
 
 @dataclass(frozen=True)
@@ -82,8 +99,78 @@ def bare_app() -> web.Application:
     return app
 
 
-async def _serve_bare(port: int) -> None:
-    runner = web.AppRunner(bare_app(), access_log=None)
+def floor_app(service: Service) -> web.Application:
+    """The RPC hop and nothing else: the query's name in, the greeter's reply out."""
+    encode = msgspec.json.Encoder().encode
+    client = service.client
+
+    async def hello(request: web.Request) -> web.Response:
+        reply = await client.call("greeter", "Greeter.Hello", {"name": request.query["name"]})
+        return web.Response(body=encode(reply), content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/greeter/hello", hello)
+    return app
+
+
+class _Echo(asyncio.Protocol):
+    """Answers each byte it receives with the 100-byte reply."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._transport.write(bare_reply() * len(data))
+
+
+class _Hop(asyncio.Protocol):
+    """One kept-alive connection to the echo process; replies come back in request order."""
+
+    def __init__(self) -> None:
+        self._waiting: collections.deque[asyncio.Future[bytes]] = collections.deque()
+        self._buffer = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= REPLY_SIZE:
+            reply, self._buffer = self._buffer[:REPLY_SIZE], self._buffer[REPLY_SIZE:]
+            self._waiting.popleft().set_result(reply)
+
+    def ask(self) -> asyncio.Future[bytes]:
+        reply = asyncio.get_running_loop().create_future()
+        self._waiting.append(reply)
+        self._transport.write(b"?")
+        return reply
+
+
+def hop_app(hop: _Hop) -> web.Application:
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(body=await hop.ask(), content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/greeter/hello", hello)
+    return app
+
+
+async def _serve(kind: str, port: int, *args: str) -> None:
+    loop = asyncio.get_running_loop()
+    if kind == "echo":
+        await loop.create_server(_Echo, "127.0.0.1", port)
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+    if kind == "bare":
+        app = bare_app()
+    elif kind == "hop":
+        _, hop = await loop.create_connection(_Hop, "127.0.0.1", int(args[0]))
+        app = hop_app(hop)
+    else:
+        service = Service("bench-floor")
+        await service.connect()
+        app = floor_app(service)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     print("ready", flush=True)
@@ -114,6 +201,8 @@ class World:
     env: dict[str, str]
     gateway: Target
     bare: Target
+    floor: Target
+    hop: Target
 
 
 def _pid(process: ServerProcess) -> int:
@@ -129,14 +218,20 @@ def _world(directory: str) -> Iterator[World]:
         "MICRO_REGISTRY_ADDRESS": str(Path(directory) / "registry"),
         "MICRO_LOG_LEVEL": "INFO",
     }
-    gateway_port, bare_port = free_port(), free_port()
+    gateway_port, bare_port, floor_port, hop_port, echo_port = (free_port() for _ in range(5))
     greeter = [sys.executable, str(GREETER)]
     gateway = [sys.executable, "-m", "micro_api", "--address", f"127.0.0.1:{gateway_port}"]
-    bare = [sys.executable, "-m", "benchmarks.gateway", str(bare_port)]
+    bare = [sys.executable, "-m", "benchmarks.gateway", "bare", str(bare_port)]
+    floor = [sys.executable, "-m", "benchmarks.gateway", "floor", str(floor_port)]
+    echo = [sys.executable, "-m", "benchmarks.gateway", "echo", str(echo_port)]
+    hop = [sys.executable, "-m", "benchmarks.gateway", "hop", str(hop_port), str(echo_port)]
     with (
         _process(greeter, env, directory, "greeter", free_port(), "serving on") as greeter_process,
         _process(gateway, env, directory, "gateway", gateway_port) as gateway_process,
         _process(bare, env, directory, "bare", bare_port) as bare_process,
+        _process(floor, env, directory, "floor", floor_port) as floor_process,
+        _process(echo, env, directory, "echo", echo_port) as echo_process,
+        _process(hop, env, directory, "hop", hop_port) as hop_process,
     ):
         url = f"http://127.0.0.1:{gateway_port}"
         wait_until(
@@ -147,6 +242,8 @@ def _world(directory: str) -> Iterator[World]:
             env,
             Target(url + query, _pid(gateway_process), _pid(greeter_process)),
             Target(f"http://127.0.0.1:{bare_port}{query}", _pid(bare_process)),
+            Target(f"http://127.0.0.1:{floor_port}{query}", _pid(floor_process), _pid(greeter_process)),
+            Target(f"http://127.0.0.1:{hop_port}{query}", _pid(hop_process), _pid(echo_process)),
         )
 
 
@@ -181,24 +278,24 @@ async def throughput_cases(plan: Plan) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as directory, _world(directory) as world:
         await asyncio.to_thread(wrk, world.gateway.url, 1, 8)  # warm up caches and connections
         for connections in plan.connections:
-            rounds: dict[str, list[Result]] = {"gateway": [], "bare": []}
+            cases = {BARE: world.bare, HOP: world.hop, FLOOR: world.floor, GATEWAY: world.gateway}
+            rounds: dict[str, list[Result]] = {name: [] for name in cases}
             for _ in range(plan.rounds):
-                bare = await asyncio.to_thread(
-                    wrk_case, "aiohttp bare handler", world.bare, connections, plan.seconds
-                )
-                through = await asyncio.to_thread(
-                    wrk_case, "micro api -> greeter", world.gateway, connections, plan.seconds
-                )
-                rounds["bare"].append(bare)
-                rounds["gateway"].append(through)
-            through, baseline = median_round(rounds["gateway"]), median_round(rounds["bare"])
+                for name, target in cases.items():
+                    result = await asyncio.to_thread(wrk_case, name, target, connections, plan.seconds)
+                    rounds[name].append(result)
+            baseline, hop, floor, through = (median_round(rounds[name]) for name in cases)
             direct = await direct_case(world.env, connections, plan)
-            through.ratios["aiohttp bare handler"] = through.rate / baseline.rate
+            for bound in (hop, floor):
+                bound.ratios[BARE] = bound.rate / baseline.rate
+                bound.ratios["p50 / direct call p50"] = bound.p50_ms / direct.p50_ms if direct.p50_ms else 0.0
+            through.ratios[BARE] = through.rate / baseline.rate
+            through.ratios[FLOOR] = through.rate / floor.rate
             through.ratios["p50 / direct call p50"] = through.p50_ms / direct.p50_ms if direct.p50_ms else 0.0
             cpu, bare_cpu = through.params["cpu_us_per_request"], baseline.params["cpu_us_per_request"]
             if isinstance(cpu, float) and isinstance(bare_cpu, float) and cpu:
                 through.ratios["bare CPU per request / gateway's"] = bare_cpu / cpu
-            results += [baseline, direct, through]
+            results += [baseline, direct, hop, floor, through]
     return results
 
 
@@ -284,4 +381,4 @@ async def gateway_cases(quick: bool, skipped: list[str]) -> list[Result]:
 
 
 if __name__ == "__main__":
-    run(_serve_bare(int(sys.argv[1])))
+    run(_serve(sys.argv[1], int(sys.argv[2]), *sys.argv[3:]))
