@@ -247,9 +247,31 @@ async def test_a_process_killed_with_sigkill_disappears_within_its_ttl(
         if doomed.returncode is None:
             doomed.kill()
             await doomed.wait()
-    assert (event.type, event.service.nodes[0].id) == (EventType.DELETE, "doomed-1")
+    assert (event.type, event.service.nodes[0].id, event.expired) == (EventType.DELETE, "doomed-1", True)
     with pytest.raises(ServiceNotFound):
         await registry.get_service("doomed")
+
+
+async def test_a_watch_tells_expired_from_deregistered_whoever_removed_the_file(directory: Path) -> None:
+    """A reader elsewhere removes an expired file before the watch looks: still an expiry."""
+    watching = LocalRegistry(str(directory), poll_interval=1.0)  # looks late on purpose
+    elsewhere = LocalRegistry(str(directory))
+    await elsewhere.register(greeter("crashed"), ttl=0.3)
+    await elsewhere.register(greeter("stopped"), ttl=30)
+    watcher = watching.watch("greeter")  # sees both, then looks again a second later
+    try:
+        await asyncio.sleep(0.5)
+        assert [n.id for s in await elsewhere.get_service("greeter") for n in s.nodes] == ["stopped"]
+        assert not (directory / "greeter" / "crashed.json").exists(), "that reader removed it"
+        await elsewhere.deregister(greeter("stopped"))
+        async with asyncio.timeout(PATIENCE):
+            events = [await anext(watcher) for _ in range(2)]
+    finally:
+        await watching.close()
+    assert {(e.type, e.service.nodes[0].id, e.expired) for e in events} == {
+        (EventType.DELETE, "crashed", True),
+        (EventType.DELETE, "stopped", False),
+    }
 
 
 CHURN = textwrap.dedent(

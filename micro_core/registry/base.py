@@ -32,10 +32,21 @@ class EventType(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A change to one service entry; ``service`` carries the nodes the change is about."""
+    """A change to one service entry; ``service`` carries the nodes the change is about.
+
+    A delete says why the nodes left, for people reading a log of events: ``expired`` is
+    True when their registration stopped being renewed and its TTL ran out (the process
+    died, hung or lost the registry), False when they were deregistered. Every consumer
+    that only needs to drop the nodes handles one ``DELETE`` and can ignore the flag.
+    """
 
     type: EventType
     service: Service
+    expired: bool = False
+
+    def __post_init__(self) -> None:
+        if self.expired and self.type is not EventType.DELETE:
+            raise ValueError(f"only a delete can be expired, not a {self.type.value}")
 
 
 class Watcher(abc.ABC):

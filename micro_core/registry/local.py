@@ -83,7 +83,7 @@ class LocalRegistry(Registry):
         super().__init__(str(self.directory))
         self._connected = False
         self._files: dict[Path, tuple[_FileKey, _Record | None]] = {}
-        self._seen: dict[Path, Service] = {}
+        self._seen: dict[Path, _Record] = {}
         self._watchers = Watchers(self._poll, poll_interval)
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -161,13 +161,14 @@ class LocalRegistry(Registry):
     # --- reading -------------------------------------------------------------------------
 
     async def get_service(self, name: str) -> list[Service]:
-        entries = list(self._scan([self.directory / filename(name)]).values()) if name else []
+        records = self._scan([self.directory / filename(name)]).values() if name else []
+        entries = [record.service for record in records]
         if not entries:
             raise ServiceNotFound(f"service {name!r} is not registered", id="micro.registry")
         return merge_services(entries)
 
     async def list_services(self) -> list[Service]:
-        return list_versions(list(self._scan(self._service_dirs()).values()))
+        return list_versions([record.service for record in self._scan(self._service_dirs()).values()])
 
     def _service_dirs(self) -> list[Path]:
         try:
@@ -177,13 +178,13 @@ class LocalRegistry(Registry):
         except OSError as exc:
             raise RegistryUnavailable(f"cannot list {self.address}: {exc}") from exc
 
-    def _scan(self, service_dirs: list[Path], visited: set[Path] | None = None) -> dict[Path, Service]:
-        """The live entries under ``service_dirs`` by file; expired files are removed on the way.
+    def _scan(self, service_dirs: list[Path], visited: set[Path] | None = None) -> dict[Path, _Record]:
+        """The live records under ``service_dirs`` by file; expired files are removed on the way.
 
         ``visited`` collects every entry file seen, live or not.
         """
         now = time.time()
-        live: dict[Path, Service] = {}
+        live: dict[Path, _Record] = {}
         for directory in service_dirs:
             try:
                 entries = list(os.scandir(directory))
@@ -210,7 +211,7 @@ class LocalRegistry(Registry):
                     self._remove(path, key)
                     self._files.pop(path, None)
                     continue
-                live[path] = record.service
+                live[path] = record
         return live
 
     def _read(self, path: Path, key: _FileKey, mode: int) -> _Record | None:
@@ -250,17 +251,25 @@ class LocalRegistry(Registry):
         return self._watchers.open(service)
 
     def _poll(self) -> None:
-        """Compare the directory with the last look and emit a create, update or delete per node."""
+        """Compare the directory with the last look and emit a create, update or delete per node.
+
+        A node whose file is gone once the expiry it last held has passed expired, whoever
+        removed the file (this reader's scan or another process's); one gone earlier was
+        deregistered. Only a node deregistered within one poll of its expiry would read as
+        expired, and a node renewed every ``TTL / 3`` is never that close to it.
+        """
         visited: set[Path] = set()
         current = self._scan(self._service_dirs(), visited)
-        for path, entry in current.items():
+        now = time.time()  # after the scan, which removed the files expired by its own clock
+        for path, record in current.items():
             before = self._seen.get(path)
             if before is None:
-                self._watchers.emit(Event(EventType.CREATE, entry))
-            elif before != entry:
-                self._watchers.emit(Event(EventType.UPDATE, entry))
+                self._watchers.emit(Event(EventType.CREATE, record.service))
+            elif before.service != record.service:
+                self._watchers.emit(Event(EventType.UPDATE, record.service))
         for path in self._seen.keys() - current.keys():
-            self._watchers.emit(Event(EventType.DELETE, self._seen[path]))
+            last = self._seen[path]
+            self._watchers.emit(Event(EventType.DELETE, last.service, expired=last.expires <= now))
         self._files = {path: self._files[path] for path in visited & self._files.keys()}
         self._seen = current
 

@@ -39,8 +39,8 @@ class _Store:
         self.entries: dict[str, dict[str, tuple[Service, float]]] = {}
         self.feeds: weakref.WeakSet[Watchers] = weakref.WeakSet()
 
-    def emit(self, type_: EventType, service: Service) -> None:
-        event = Event(type_, service)
+    def emit(self, type_: EventType, service: Service, *, expired: bool = False) -> None:
+        event = Event(type_, service, expired)
         for feed in list(self.feeds):
             feed.emit(event)
 
@@ -54,13 +54,13 @@ class _Store:
         elif previous[0] != entry:
             self.emit(EventType.UPDATE, entry)
 
-    def remove(self, name: str, node_id: str) -> None:
+    def remove(self, name: str, node_id: str, *, expired: bool = False) -> None:
         nodes = self.entries.get(name, {})
         removed = nodes.pop(node_id, None)
         if not nodes:
             self.entries.pop(name, None)
         if removed is not None:
-            self.emit(EventType.DELETE, removed[0])
+            self.emit(EventType.DELETE, removed[0], expired=expired)
 
     def expire(self) -> None:
         now = time.monotonic()
@@ -71,7 +71,7 @@ class _Store:
             if expires <= now
         ]
         for name, node_id in gone:
-            self.remove(name, node_id)
+            self.remove(name, node_id, expired=True)
 
     def live(self, name: str | None = None) -> list[Service]:
         self.expire()
