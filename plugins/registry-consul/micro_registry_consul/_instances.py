@@ -96,6 +96,20 @@ def from_health(item: dict[str, Any]) -> Service:
     )
 
 
+def all_passing(item: dict[str, Any]) -> bool:
+    """Whether every check of a health item passes: the instances Consul's ``passing`` filter keeps."""
+    return all(check.get("Status") == "passing" for check in item.get("Checks") or [])
+
+
+def ttl_lapsed(item: dict[str, Any]) -> bool:
+    """Whether the instance's own TTL check is critical: its node stopped renewing it in time."""
+    lapsed = check_id(item.get("Service", {}).get("ID", ""))
+    return any(
+        check.get("CheckID") == lapsed and check.get("Status") == "critical"
+        for check in item.get("Checks") or []
+    )
+
+
 def changed_at(item: dict[str, Any]) -> int:
     """The Raft index of the last change to an instance or its checks: newer than a watch's start?"""
     indexes = [item.get("Service", {}).get("ModifyIndex", 0)]

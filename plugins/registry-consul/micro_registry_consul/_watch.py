@@ -1,10 +1,13 @@
 """Watching Consul with blocking queries: the agent answers when something changed, no polling.
 
-A watch of one service runs one blocking query on its passing instances. A watch of
-every service also runs one on the catalog's list of names and follows each micro
-service it names, as Go Micro's watcher does. Each answer is compared with the last:
-a new node is a create, a changed one an update, a missing one (deregistered, or its
-TTL lapsed) a delete.
+A watch of one service runs one blocking query on its instances. A watch of every
+service also runs one on the catalog's list of names and follows each micro service it
+names, as Go Micro's watcher does. Each answer's passing instances are compared with
+the last: a new node is a create, a changed one an update, a missing one a delete. The
+delete is expired when the instance is still in the answer with its TTL check critical
+(not renewed in time), a deregistration when it is gone from the catalog. Consul reaps
+an instance critical for ``DeregisterCriticalServiceAfter``; that is no second delete,
+as the watch had already dropped the node.
 
 Events are from the watch's start on. ``watch()`` cannot wait for Consul, so the
 start is the newest Consul index the registry had seen: an instance changed after it
@@ -22,7 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from micro_core.registry import Event, EventType, QueueWatcher, Service
-from micro_registry_consul._instances import changed_at
+from micro_registry_consul._instances import all_passing, changed_at, ttl_lapsed
 
 if TYPE_CHECKING:
     from micro_registry_consul.registry import ConsulRegistry
@@ -102,14 +105,19 @@ class ConsulWatcher(QueueWatcher):
         first = True
 
         def query(index: int, wait: float) -> Awaitable[tuple[int, list[dict[str, Any]]]]:
-            return self._registry.passing(name, index, wait)
+            return self._registry.health(name, index, wait, passing=False)
 
         async for index, items in blocking(query, f"service {name!r}"):
             if index < self._since:
                 # The agent restarted (indexes start over): everything it holds is news.
                 self._since = 0
             current: dict[str, Service] = {}
+            lapsed: set[str] = set()
             for item in items:
+                if not all_passing(item):
+                    if ttl_lapsed(item):
+                        lapsed.add(item["Service"]["ID"])
+                    continue
                 entry = self._registry.decode(item)
                 if entry is None:
                     continue
@@ -122,7 +130,7 @@ class ConsulWatcher(QueueWatcher):
                 elif before != entry:
                     self.put(Event(EventType.UPDATE, entry))
             for node_id in known.keys() - current.keys():
-                self.put(Event(EventType.DELETE, known[node_id]))
+                self.put(Event(EventType.DELETE, known[node_id], expired=node_id in lapsed))
             known.clear()
             known.update(current)
             first = False

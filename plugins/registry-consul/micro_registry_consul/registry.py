@@ -3,7 +3,8 @@
 ``register`` adds the instance to the local agent with a check that starts passing and
 turns critical if not renewed within the TTL; Consul removes it once it has been
 critical for ``DeregisterCriticalServiceAfter`` (at least a minute). Reads and watches
-see only passing instances, so a crashed node drops out as soon as its TTL lapses.
+see only passing instances, so a crashed node drops out as soon as its TTL lapses (a
+watch also looks at the critical ones, to report that node as expired).
 
 Calling ``register`` again with the same entry, as a running service does every
 ``register_interval``, only passes the check. If that fails because the agent no
@@ -154,14 +155,17 @@ class ConsulRegistry(Registry):
 
     # --- reading -------------------------------------------------------------------------
 
-    async def passing(self, name: str, index: int = 0, wait: float = 0) -> tuple[int, list[dict[str, Any]]]:
-        """The raw health entries of ``name`` whose checks all pass, and the Consul index.
+    async def health(
+        self, name: str, index: int = 0, wait: float = 0, *, passing: bool = True
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """The raw health entries of ``name`` whose checks all pass (every one when ``passing``
+        is False), and the Consul index.
 
         With ``index`` and ``wait``, a blocking query: it returns once the index moves past
         ``index`` or ``wait`` seconds have passed.
         """
         found, items = await self.agents().call(
-            lambda c: c.health.service(name, passing=True, index=index, wait=_wait(wait)),
+            lambda c: c.health.service(name, passing=passing, index=index, wait=_wait(wait)),
             timeout=self._timeout + wait,
         )
         return self.seen_index(found), items or []
@@ -180,7 +184,7 @@ class ConsulRegistry(Registry):
             log.warning("consul registry: skipping %s: %s", what, problem)
 
     async def get_service(self, name: str) -> list[Service]:
-        items = (await self.passing(name))[1] if name else []
+        items = (await self.health(name))[1] if name else []
         entries = [entry for item in items if (entry := self.decode(item)) is not None]
         if not entries:
             raise ServiceNotFound(f"service {name!r} is not registered", id="micro.registry")
@@ -201,7 +205,7 @@ class ConsulRegistry(Registry):
 
     async def list_services(self) -> list[Service]:
         _, names = await self.catalog()
-        found = await asyncio.gather(*(self.passing(name) for name in names))
+        found = await asyncio.gather(*(self.health(name) for name in names))
         return list_versions(
             [e for _, items in found for item in items if (e := self.decode(item)) is not None]
         )

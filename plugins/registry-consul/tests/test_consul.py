@@ -130,6 +130,33 @@ async def test_a_killed_process_leaves_the_passing_set_within_its_ttl(
     assert [check["Status"] for check in instances[0]["Checks"] if check["ServiceID"]] == ["critical"]
 
 
+async def test_a_watch_tells_an_expiry_from_a_deregistration_and_a_reaped_expiry_is_no_second_delete(
+    new_registry: NewRegistry, raw: consul.Consul, name: str
+) -> None:
+    registry, peer = await new_registry(), await new_registry()
+    crashed = Service(name, "1", nodes=[Node("crashed", "127.0.0.1:9000")])
+    stopped = Service(name, "1", nodes=[Node("stopped", "127.0.0.1:9001")])
+    watcher = peer.watch(name)
+    try:
+        await registry.register(crashed, ttl=1.0)  # and never renewed
+        await registry.register(stopped, ttl=60.0)
+        async with asyncio.timeout(PATIENCE):
+            events = [await anext(watcher) for _ in range(3)]
+        # Consul's reaper removes the critical instance after DeregisterCriticalServiceAfter (at
+        # least a minute); the agent call it makes, made here at once:
+        raw.agent.service.deregister("crashed")
+        await registry.deregister(stopped)
+        async with asyncio.timeout(PATIENCE):
+            events.append(await anext(watcher))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(watcher), 1.0)
+    finally:
+        await watcher.close()
+    seen = [(e.type, e.service.nodes[0].id, e.expired) for e in events]
+    assert sorted(seen[:2]) == [(EventType.CREATE, "crashed", False), (EventType.CREATE, "stopped", False)]
+    assert seen[2:] == [(EventType.DELETE, "crashed", True), (EventType.DELETE, "stopped", False)]
+
+
 async def test_a_service_registers_again_after_its_agent_restarts(
     start_agent: StartAgent, new_registry: NewRegistry, name: str
 ) -> None:
