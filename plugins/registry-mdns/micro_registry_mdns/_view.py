@@ -101,9 +101,17 @@ class CacheReader:
         return described
 
 
-def diff(old: dict[str, Service], new: dict[str, Service]) -> list[Event]:
-    """The events that turn view ``old`` into view ``new``."""
-    events = [Event(EventType.DELETE, entry) for key, entry in old.items() if key not in new]
+def diff(old: dict[str, Service], new: dict[str, Service], goodbyes: set[str]) -> list[Event]:
+    """The events that turn view ``old`` into view ``new``.
+
+    A node that left after a goodbye for its instance name (in ``goodbyes``) was
+    deregistered; one that left without was not renewed, and its records expired.
+    """
+    events = [
+        Event(EventType.DELETE, entry, expired=key not in goodbyes)
+        for key, entry in old.items()
+        if key not in new
+    ]
     for key, entry in new.items():
         if key not in old:
             events.append(Event(EventType.CREATE, entry))

@@ -4,7 +4,8 @@ Each registry instance owns an :class:`~zeroconf.asyncio.AsyncZeroconf` on the c
 interfaces. Registering announces the node's records with the registration's TTL;
 renewing announces them again; deregistering (or closing) sends goodbyes. A node whose
 process dies simply stops being renewed and drops out of every cache when its TTL runs
-out. Lookups ask the network, wait ``query_timeout`` for answers, and read the cache.
+out; a watch reports that delete as expired, one after a goodbye as deregistered.
+Lookups ask the network, wait ``query_timeout`` for answers, and read the cache.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ _RESPONSE = const._FLAGS_QR_RESPONSE | const._FLAGS_AA
 
 
 class _Changes(RecordUpdateListener):
-    """Tells the registry when a batch of records in its domain has reached the cache."""
+    """Tells the registry when a batch of records in its domain has reached the cache, and
+    which names in it said goodbye (a record with TTL 0: RFC 6762 §10.1)."""
 
     def __init__(self, registry: MDNSRegistry, suffix: str) -> None:
         super().__init__()
@@ -63,7 +65,9 @@ class _Changes(RecordUpdateListener):
         self._touched = False
 
     def async_update_records(self, zc: Zeroconf, now: float, records: list[RecordUpdate]) -> None:
-        self._touched = self._touched or any(u.new.key.endswith(self._suffix) for u in records)
+        ours = [u.new for u in records if u.new.key.endswith(self._suffix)]
+        self._touched = self._touched or bool(ours)
+        self._registry._goodbyes.update(record.key for record in ours if record.ttl == 0)
 
     def async_update_records_complete(self) -> None:
         if self._touched:
@@ -96,6 +100,8 @@ class MDNSRegistry(Registry):
         self._askers: list[Asker] = []
         self._reader: CacheReader | None = None
         self._view: dict[str, Service] = {}
+        #: Instance names (lower case) that said goodbye since the last refresh.
+        self._goodbyes: set[str] = set()
         self._watchers = Watchers(self._refresh, expiry_interval)
 
     @classmethod
@@ -189,10 +195,11 @@ class MDNSRegistry(Registry):
 
     def _refresh(self) -> None:
         """Emit what changed in the cache since the last look; called on new records and on a timer."""
+        goodbyes, self._goodbyes = self._goodbyes, set()
         if not self._watchers.active or self._aiozc is None:
             return
         view = self._scan()
-        for event in diff(self._view, view):
+        for event in diff(self._view, view, goodbyes):
             self._watchers.emit(event)
         self._view = view
 

@@ -225,7 +225,7 @@ async def test_goodbye_from_a_go_micro_node_is_a_delete(open_mdns: RegistryFacto
         announce(registry, *go_node(name, "n1", txt, ttl=0))
         async with asyncio.timeout(PATIENCE):
             event = await anext(watcher)
-        assert (event.type, event.service.nodes[0].id) == (EventType.DELETE, "n1")
+        assert (event.type, event.service.nodes[0].id, event.expired) == (EventType.DELETE, "n1", False)
     finally:
         await watcher.close()
 

@@ -90,6 +90,7 @@ async def test_watch_sees_another_process_come_restart_and_go(
         started = time.monotonic()
         deleted = await next_event(watcher)
         assert (deleted.type, deleted.service.nodes[0].id) == (EventType.DELETE, "a")
+        assert not deleted.expired, "a goodbye is a deregistration"
         assert time.monotonic() - started < 5
     finally:
         await watcher.close()
@@ -110,7 +111,7 @@ async def test_killed_process_disappears_within_its_ttl(
         node.kill()
         killed = time.monotonic()
         deleted = await next_event(watcher)
-        assert deleted.type is EventType.DELETE
+        assert (deleted.type, deleted.expired) == (EventType.DELETE, True), "no goodbye: its TTL ran out"
         assert time.monotonic() - killed < ttl + 1.0  # the TTL, plus the expiry check's interval
     finally:
         await watcher.close()
