@@ -18,8 +18,7 @@ from micro_core.registry import Event, EventType, Service
 from micro_http.catalog import RegistryMirror
 from micro_web.webservice import WEB_METADATA
 
-#: How the log names what happened. The registry's watch does not say why a node left:
-#: a deregistration and an expired TTL are both a delete.
+#: How the log names what happened; a delete whose TTL ran out unrenewed is "expired".
 _WHAT = {EventType.CREATE: "registered", EventType.UPDATE: "updated", EventType.DELETE: "deregistered"}
 
 
@@ -113,7 +112,7 @@ class Catalog:
         for node in service.nodes:
             entry = {
                 "time": time.time(),
-                "what": _WHAT[event.type],
+                "what": "expired" if event.expired else _WHAT[event.type],
                 "service": service.name,
                 "version": service.version,
                 "node": node.id,
