@@ -113,8 +113,8 @@ async def build(
             web.get(LOGIN_PATH, login.handle),
             *assets,
             *Api(kernel, catalog, login).routes(),
+            web.route("*", r"/{name:[^_/][^/]*}/{rest:.*}", forward),  # the busiest route first
             web.route("*", r"/{name:[^_/][^/]*}", slash),
-            web.route("*", r"/{name:[^_/][^/]*}/{rest:.*}", forward),
         ]
     )
 
