@@ -6,10 +6,14 @@
   the least an aiohttp proxy can cost here: a bare aiohttp handler in its own process, on
   uvloop as ``micro web`` is, that forwards each request to the same web service over
   kept-alive connections with the proxy's own ``_Upstream`` (no edge middleware, no
-  selector, no header rewriting). The proxied and floor rows carry their throughput as a
-  ratio to the direct one (``micro web``'s target: ≥ 0.6) and ``micro web``'s to the
-  floor's; every row says the CPU each process spent per request, a figure the
-  machine's load bends less than a rate.
+  selector, no header rewriting). Between the two, **shared proxy**: a bare aiohttp handler
+  in its own process that forwards with the shared :class:`~micro_http.proxy.Proxy` (the
+  kernel's selector, the header rewriting, the deadlines) but without the HTTP edge
+  (request ids, authentication, limits, access log) or the dashboard's routes, so the
+  rows say what the proxy itself costs and what the edge and app around it add. The
+  proxied rows carry their throughput as a ratio to the direct one (``micro web``'s
+  target: ≥ 0.6) and to the floor's; every row says the CPU each process spent per
+  request, a figure the machine's load bends less than a rate.
 
   Only wrk is pinned (to core 1, by the harness), as in the gateway's benchmark. Pinning
   the web service to core 0 and the proxy beside wrk on core 1 (as this module did) left
@@ -21,8 +25,9 @@
   first screen of rows is painted, every row is in the document, and every row is painted,
   by the page's own performance marks (target < 100 ms each).
 
-``python -m benchmarks.web PORT UPSTREAM`` serves the floor on ``PORT``, forwarding to
-``UPSTREAM`` (``host:port``).
+``python -m benchmarks.web floor PORT UPSTREAM`` serves the floor on ``PORT``, forwarding to
+``UPSTREAM`` (``host:port``); ``python -m benchmarks.web shared PORT`` the shared proxy,
+forwarding to the web service ``micro.web.hello`` (the registry from ``MICRO_*``).
 """
 
 from __future__ import annotations
@@ -42,11 +47,12 @@ from aiohttp import web
 
 from benchmarks.harness import ROOT, Result, cpu_seconds, median_round, percentiles, wrk
 from benchmarks.servers import Unavailable
-from micro_core import run
-from micro_core.registry import Endpoint, Node, Service, Value
+from micro_core import Service, run
+from micro_core.registry import Endpoint, Node, Value
+from micro_core.registry import Service as Entry
 from micro_core.registry.local import LocalRegistry
 from micro_core.testing.processes import ServerProcess, free_port
-from micro_http.proxy import _Upstream
+from micro_http.proxy import Proxy, _Upstream
 
 GROUP = "web"
 CHROMIUM = "/usr/bin/chromium"
@@ -121,8 +127,23 @@ def floor_app(upstream: str) -> web.Application:
     return app
 
 
-async def _serve_floor(port: int, upstream: str) -> None:
-    runner = web.AppRunner(floor_app(upstream), access_log=None)
+async def _shared_proxy_app() -> web.Application:
+    """The shared proxy alone: every request forwarded to ``micro.web.hello`` by ``Proxy``."""
+    kernel = Service("bench.shared-proxy")
+    await kernel.connect()
+    proxy = Proxy(kernel.selector)
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        return await proxy.forward(request, "micro.web.hello", request.raw_path, prefix="/hello")
+
+    app = web.Application()
+    app.router.add_get("/", forward)
+    return app
+
+
+async def _serve(kind: str, port: int, upstream: str = "") -> None:
+    app = floor_app(upstream) if kind == "floor" else await _shared_proxy_app()
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     await asyncio.Event().wait()
@@ -130,33 +151,44 @@ async def _serve_floor(port: int, upstream: str) -> None:
 
 @dataclass(frozen=True)
 class _World:
-    service_url: str
-    floor_url: str
     dashboard_url: str
-    #: pids of the web service, the floor and micro web, to read their CPU time
+    #: each case's URL (see ``_CASES``)
+    urls: dict[str, str]
+    #: pids of the web service and of each proxy, to read their CPU time
     pids: dict[str, int]
 
 
 @contextmanager
 def _world(directory: str) -> Iterator[_World]:
-    """The web service, the floor and ``micro web`` (no login: loopback only) sharing a
-    local registry; none pinned (see the module's docstring)."""
+    """The web service, the floor, the shared proxy and ``micro web`` (no login: loopback
+    only) sharing a local registry; none pinned (see the module's docstring)."""
     env = {"MICRO_REGISTRY": "local", "MICRO_REGISTRY_ADDRESS": str(Path(directory) / "registry")}
-    service_port, floor_port, web_port = free_port(), free_port(), free_port()
+    service_port, floor_port, shared_port, web_port = free_port(), free_port(), free_port(), free_port()
     service = [sys.executable, "-m", "micro_web", "benchmarks.web:app", "--name", "hello"]
-    floor = [sys.executable, "-m", "benchmarks.web", str(floor_port), f"127.0.0.1:{service_port}"]
+    floor = [sys.executable, "-m", "benchmarks.web", "floor", str(floor_port), f"127.0.0.1:{service_port}"]
+    shared = [sys.executable, "-m", "benchmarks.web", "shared", str(shared_port)]
     dashboard = [sys.executable, "-m", "micro_cli", "web", "--no-auth", "--address", f"127.0.0.1:{web_port}"]
     service_env = {**env, "MICRO_WEB_SERVER_ADDRESS": f"127.0.0.1:{service_port}"}
     with (
         _process(service, service_env, directory, "hello", service_port) as service_pid,
         _process(floor, env, directory, "floor", floor_port) as floor_pid,
+        _process(shared, env, directory, "shared-proxy", shared_port) as shared_pid,
         _process(dashboard, env, directory, "micro-web", web_port) as web_pid,
     ):
         yield _World(
-            f"http://127.0.0.1:{service_port}/",
-            f"http://127.0.0.1:{floor_port}/",
             f"http://127.0.0.1:{web_port}",
-            {"web service": service_pid, "floor": floor_pid, "micro web": web_pid},
+            {
+                "direct": f"http://127.0.0.1:{service_port}/",
+                "floor": f"http://127.0.0.1:{floor_port}/",
+                "shared proxy": f"http://127.0.0.1:{shared_port}/",
+                "proxy": f"http://127.0.0.1:{web_port}/hello/",
+            },
+            {
+                "web service": service_pid,
+                "floor": floor_pid,
+                "shared proxy": shared_pid,
+                "micro web": web_pid,
+            },
         )
 
 
@@ -164,24 +196,20 @@ def _world(directory: str) -> Iterator[_World]:
 _CASES = {
     "direct": ("web service",),
     "floor": ("web service", "floor"),
+    "shared proxy": ("web service", "shared proxy"),
     "proxy": ("web service", "micro web"),
 }
 
 
 def proxy_cases(plan: Plan) -> list[Result]:
-    """wrk against the web service directly, through the floor and through ``micro web``,
-    alternating; each row also says the CPU each process spent per request."""
+    """wrk against the web service directly, through the floor, the shared proxy and
+    ``micro web``, alternating; each row also says the CPU each process spent per request."""
     rounds: dict[str, list[Result]] = {name: [] for name in _CASES}
     with tempfile.TemporaryDirectory() as directory, _world(directory) as world:
-        urls = {
-            "direct": world.service_url,
-            "floor": world.floor_url,
-            "proxy": f"{world.dashboard_url}/hello/",
-        }
-        for url in urls.values():
-            wrk(url, 1, 8)  # warm up: the proxies' connections, micro web's selector cache
+        for url in world.urls.values():
+            wrk(url, 1, 8)  # warm up: the proxies' connections, their selector caches
         for _ in range(plan.rounds):
-            for name, url in urls.items():
+            for name, url in world.urls.items():
                 before = {who: cpu_seconds(world.pids[who]) for who in _CASES[name]}
                 done, seconds, p50, p99 = wrk(url, plan.seconds, plan.connections)
                 cpu = {
@@ -201,14 +229,20 @@ def proxy_cases(plan: Plan) -> list[Result]:
                         params={"connections": plan.connections, **cpu},
                     )
                 )
-    baseline, floor, through = (median_round(rounds[name]) for name in _CASES)
-    for proxied in (floor, through):
+    baseline, floor, shared, through = (median_round(rounds[name]) for name in _CASES)
+    for proxied in (floor, shared, through):
         proxied.ratios[baseline.name] = proxied.rate / baseline.rate if baseline.rate else 0.0
         proxied.params["added p50 ms"] = round(proxied.p50_ms - baseline.p50_ms, 3)
-    through.ratios[floor.name] = through.rate / floor.rate if floor.rate else 0.0
-    floor.note = "; ".join(filter(None, ["the least an aiohttp proxy costs", floor.note]))
-    through.note = "; ".join(filter(None, ["target: at least 0.6x the direct throughput", through.note]))
-    return [baseline, floor, through]
+    for proxied in (shared, through):
+        proxied.ratios[floor.name] = proxied.rate / floor.rate if floor.rate else 0.0
+    through.ratios[shared.name] = through.rate / shared.rate if shared.rate else 0.0
+    for row, what in (
+        (floor, "the least an aiohttp proxy costs"),
+        (shared, "the shared Proxy without the edge and app"),
+        (through, "target: at least 0.6x the direct throughput"),
+    ):
+        row.note = "; ".join(filter(None, [what, row.note]))
+    return [baseline, floor, shared, through]
 
 
 async def _register(registry_dir: Path, count: int) -> None:
@@ -216,7 +250,7 @@ async def _register(registry_dir: Path, count: int) -> None:
     await registry.connect()
     shape = Value("", "HelloRequest", [Value("name", "string"), Value("count", "int64")])
     for index in range(count):
-        service = Service(
+        service = Entry(
             f"bench.service-{index:03d}",
             "1.0.0",
             endpoints=[
@@ -347,4 +381,4 @@ async def web_cases(quick: bool, skipped: list[str]) -> list[Result]:
 
 
 if __name__ == "__main__":
-    run(_serve_floor(int(sys.argv[1]), sys.argv[2]))
+    run(_serve(sys.argv[1], int(sys.argv[2]), *sys.argv[3:]))
