@@ -26,6 +26,7 @@ from aiohttp import web
 
 from micro_core import Plugins, context, errors
 from micro_http.auth import SUBJECT, Authenticator, BearerAuth, Identity
+from micro_http.deadlines import TICK, Deadlines
 from micro_http.render import as_error, error_response
 from micro_http.settings import HttpSettings
 
@@ -37,15 +38,18 @@ class _State:
     """What the middleware knows of one request, under one request key: one dict store per
     request instead of six (each store into aiohttp's request checks its key's type)."""
 
-    __slots__ = ("identity", "metadata", "request_id", "started", "timeout", "upstream")
+    __slots__ = ("deadlines", "identity", "metadata", "request_id", "started", "task", "upstream")
 
-    def __init__(self, started: float, request_id: str, metadata: dict[str, str]) -> None:
+    def __init__(
+        self, started: float, request_id: str, metadata: dict[str, str], deadlines: Deadlines
+    ) -> None:
         self.started = started
         self.request_id = request_id
         self.metadata = metadata
+        self.deadlines = deadlines
         self.upstream = 0.0
         self.identity: Identity | None = None
-        self.timeout: asyncio.Timeout | None = None
+        self.task: asyncio.Task[object] | None = None  # the handler's, once its deadline is armed
 
 
 class AccessLines:
@@ -116,8 +120,8 @@ def set_timeout(request: web.BaseRequest, seconds: float | None) -> None:
     deadline = None if seconds is None else time.monotonic() + seconds
     state = request[_STATE]
     context.enter(state.metadata, deadline)
-    if state.timeout is not None:
-        state.timeout.reschedule(None if seconds is None else asyncio.get_running_loop().time() + seconds)
+    if state.task is not None:
+        state.deadlines.arm(state.task, seconds)
 
 
 def _server_timing(state: _State) -> str:
@@ -193,10 +197,16 @@ class Edge:
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
         self.cors = Cors(settings.cors_origins) if settings.cors_origins else None
         self.passed = tuple(settings.metadata_headers)
+        # A deadline may fire a twentieth of the edge's timeout late (a route's own may be shorter).
+        self.deadlines = Deadlines(tick=min(settings.timeout / 20, TICK))
 
     def install(self, app: web.Application) -> None:
         app.middlewares.append(self.middleware)
         app.on_response_prepare.append(self._on_prepare)
+        app.on_cleanup.append(self._close)
+
+    async def _close(self, app: web.Application) -> None:
+        await self.deadlines.close()
 
     async def _on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         state = request.get(_STATE)
@@ -223,7 +233,7 @@ class Edge:
         rid = request.headers.get("X-Request-Id", "")
         if not rid or len(rid) > _MAX_REQUEST_ID or not rid.isprintable():
             rid = _new_request_id()
-        state = request[_STATE] = _State(started, rid, self._metadata(request, rid))
+        state = request[_STATE] = _State(started, rid, self._metadata(request, rid), self.deadlines)
         response: web.StreamResponse | None = None
         try:
             response = await self._admit_and_handle(request, handler, state)
@@ -268,9 +278,20 @@ class Edge:
             if wait:
                 raise TooManyRequests(wait)
         context.enter(state.metadata, time.monotonic() + settings.timeout)
-        async with asyncio.timeout(settings.timeout) as timeout:
-            state.timeout = timeout
+        task = asyncio.current_task()
+        assert task is not None, "aiohttp runs each request in a task"
+        deadlines = self.deadlines
+        cancelling = task.cancelling()
+        state.task = task
+        deadlines.arm(task, settings.timeout)
+        try:
             return await handler(request)
+        except asyncio.CancelledError:
+            if deadlines.timed_out(task, cancelling):
+                raise TimeoutError from None
+            raise  # the client went away, or the server is stopping
+        finally:
+            deadlines.disarm(task)
 
     def _log(self, request: web.Request, response: web.StreamResponse | None, state: _State) -> None:
         if not access_log.isEnabledFor(logging.INFO):
