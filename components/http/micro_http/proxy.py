@@ -20,7 +20,6 @@ idle connection the node had just closed, which is sent once more on a new conne
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final, TypeVar
@@ -33,6 +32,7 @@ from yarl import URL
 
 from micro_core import Selector, errors
 from micro_core.registry import Node, ServiceNotFound
+from micro_http.deadlines import TICK, Deadlines
 
 log = logging.getLogger("micro.http.proxy")
 
@@ -80,8 +80,6 @@ _SENDS_BODY: Final = frozenset({"POST", "PUT", "PATCH"})
 # A close reason must fit in a control frame (125 bytes, 2 of them for the code).
 _MAX_REASON: Final = 123
 _BACKEND_GONE: Final = 1011  # "internal error": the server side could not go on
-# Seconds between two looks at the deadlines of the requests waiting for a node, at most.
-_TICK: Final = 0.1
 
 
 class _Draining(Exception):
@@ -116,55 +114,6 @@ def _is_websocket(request: web.Request) -> bool:
     return request.headers.get("Upgrade", "").lower() == "websocket" and "upgrade" in {
         token.strip().lower() for token in request.headers.get("Connection", "").split(",")
     }
-
-
-class _Deadlines:
-    """Cancels the tasks that waited too long for a node, all timed by one sweeping task.
-
-    A timer per request (``asyncio.timeout``) is a timer armed and cancelled on the loop
-    for every request, about 3 us or 3% of the proxy's CPU per request under load; a
-    deadline put in a dict costs a tenth of it. A deadline fires up to ``tick`` s late.
-    The sweeper runs only while some deadline is pending.
-    """
-
-    def __init__(self, tick: float) -> None:
-        self._tick = tick
-        self._due: dict[asyncio.Task[object], float] = {}
-        self._expired: set[asyncio.Task[object]] = set()
-        self._sweeper: asyncio.Task[None] | None = None
-
-    def arm(self, task: asyncio.Task[object], seconds: float) -> None:
-        loop = asyncio.get_running_loop()
-        self._due[task] = loop.time() + seconds
-        if self._sweeper is None:
-            self._sweeper = loop.create_task(self._sweep())
-
-    def expired(self, task: asyncio.Task[object]) -> bool:
-        """Whether ``task``'s deadline passed (and the task was cancelled for it)."""
-        return task in self._expired
-
-    def disarm(self, task: asyncio.Task[object]) -> None:
-        del self._due[task]
-        self._expired.discard(task)
-
-    async def _sweep(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self._due:
-                await asyncio.sleep(self._tick)
-                now = loop.time()
-                for task, due in self._due.items():
-                    if due <= now and task not in self._expired:
-                        self._expired.add(task)
-                        task.cancel()
-        finally:
-            self._sweeper = None
-
-    async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
 
 
 class _Unreachable(ConnectionError):
@@ -324,7 +273,7 @@ class Proxy:
         self._hidden = frozenset(hidden_cookies)
         self._session: aiohttp.ClientSession | None = None  # websockets only
         self._idle: dict[str, list[_Upstream]] = {}  # node address -> idle connections
-        self._deadlines = _Deadlines(tick=min(timeout / 20, _TICK))
+        self._deadlines = Deadlines(tick=min(timeout / 20, TICK))
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -450,7 +399,7 @@ class Proxy:
             try:
                 opened = await opening(node)
             except asyncio.CancelledError:
-                if not deadlines.expired(task) or task.uncancel() > cancelling:
+                if not deadlines.timed_out(task, cancelling):
                     raise  # cancelled by someone else (the client went away), or by both
                 self.selector.mark(service, node, None)  # slow is not dead: keep it in rotation
                 raise errors.GatewayTimeout(
