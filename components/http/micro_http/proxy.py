@@ -215,12 +215,23 @@ class _Upstream(asyncio.Protocol):
             self.ready.exception()  # retrieved here too: the proxy may be gone (a timeout)
         self._readable.set()
 
-    async def write(self, data: bytes) -> None:
+    def send(self, data: bytes) -> None:
+        """Write ``data`` now (a request head); :meth:`write` also waits while the node reads slower."""
         if self._transport is None or self.closed:
             raise self._error or ConnectionResetError("closed the connection")
         self._transport.write(data)
+
+    async def write(self, data: bytes) -> None:
+        self.send(data)
         if not self._writable.is_set():
             await self._writable.wait()
+
+    def body(self) -> bytes:
+        """The whole body of a :attr:`complete` response, taken without waiting."""
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0
+        return data
 
     async def chunk(self) -> bytes | None:
         """The body received since the last call; None at its end; the connection's error if it broke."""
@@ -427,13 +438,16 @@ class Proxy:
                 deadlines.disarm(task)
             tried.append(node.id)
 
-    async def _connect(self, address: str, *, fresh: bool = False) -> tuple[_Upstream, bool]:
-        """An idle connection to ``address`` (unless ``fresh``) or a new one, and whether it was idle."""
+    def _idle_connection(self, address: str) -> _Upstream | None:
         idle = self._idle.get(address)
-        while idle and not fresh:
+        while idle:
             connection = idle.pop()
             if not connection.closed:
-                return connection, True
+                return connection
+        return None
+
+    async def _connect(self, address: str) -> _Upstream:
+        """A new connection to ``address``."""
         host, _, port = address.rpartition(":")
         try:
             async with asyncio.timeout(self.connect_timeout):
@@ -442,7 +456,7 @@ class Proxy:
                 )
         except (OSError, TimeoutError, ValueError) as exc:
             raise _Unreachable(f"{type(exc).__name__}: {exc}") from None
-        return connection, False
+        return connection
 
     def _release(self, address: str, connection: _Upstream) -> None:
         if connection.reusable:
@@ -466,10 +480,12 @@ class Proxy:
 
         async def opening(node: Node) -> _Upstream:
             for fresh in (False, True):
-                connection, reused = await self._connect(node.address, fresh=fresh)
+                idle = None if fresh else self._idle_connection(node.address)
+                reused = idle is not None
+                connection = idle or await self._connect(node.address)
                 try:
                     connection.begin(head=method == "HEAD")
-                    await connection.write(b"%s%s\r\n%s\r\n" % (request_line, _raw(node.address), lines))
+                    connection.send(b"%s%s\r\n%s\r\n" % (request_line, _raw(node.address), lines))
                     if body is not None:
                         await _send_body(connection, body, chunked=request.content_length is None)
                     await connection.ready
@@ -500,9 +516,9 @@ class Proxy:
         header = _forwardable(upstream.headers)
         length = header.get("Content-Length", "")
         if length.isdigit() and int(length) <= _WHOLE_BODY and request.method != "HEAD":
-            parts = []
+            parts = [upstream.body()]  # usually all of it: a small body comes with the head
             try:
-                while (chunk := await upstream.chunk()) is not None:
+                while not upstream.complete and (chunk := await upstream.chunk()) is not None:
                     parts.append(chunk)
             except OSError as exc:
                 raise self._failed(service, node, f"failed while answering ({exc})") from None
