@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +70,7 @@ class Plan:
 
 
 FULL = Plan(seconds=8, rounds=3, connections=64, services=500, requests=100)
-QUICK = Plan(seconds=3, rounds=1, connections=64, services=500, requests=30)
+QUICK = Plan(seconds=2, rounds=1, connections=64, services=500, requests=30)
 
 
 async def hello(request: web.Request) -> web.Response:
@@ -162,36 +162,54 @@ class _World:
 
 
 @contextmanager
-def _world(directory: str) -> Iterator[_World]:
-    """The web service, the floor, the shared proxy and ``micro web`` (no login: loopback
-    only) sharing a local registry; none pinned (see the module's docstring)."""
+def _world(directory: str, *, proxies: bool = True) -> Iterator[_World]:
+    """The web service and ``micro web`` (no login: loopback only) sharing a local registry,
+    with the floor and the shared proxy if ``proxies``; none pinned (see the module's docstring)."""
     env = {"MICRO_REGISTRY": "local", "MICRO_REGISTRY_ADDRESS": str(Path(directory) / "registry")}
-    service_port, floor_port, shared_port, web_port = free_port(), free_port(), free_port(), free_port()
-    service = [sys.executable, "-m", "micro_web", "benchmarks.web:app", "--name", "hello"]
-    floor = [sys.executable, "-m", "benchmarks.web", "floor", str(floor_port), f"127.0.0.1:{service_port}"]
-    shared = [sys.executable, "-m", "benchmarks.web", "shared", str(shared_port)]
-    dashboard = [sys.executable, "-m", "micro_cli", "web", "--no-auth", "--address", f"127.0.0.1:{web_port}"]
+    service_port, web_port = free_port(), free_port()
+    argv = {
+        "web service": [sys.executable, "-m", "micro_web", "benchmarks.web:app", "--name", "hello"],
+        "micro web": [
+            sys.executable,
+            "-m",
+            "micro_cli",
+            "web",
+            "--no-auth",
+            "--address",
+            f"127.0.0.1:{web_port}",
+        ],
+    }
+    ports = {"web service": service_port, "micro web": web_port}
+    urls = {"direct": f"http://127.0.0.1:{service_port}/", "proxy": f"http://127.0.0.1:{web_port}/hello/"}
+    if proxies:
+        ports["floor"], ports["shared proxy"] = free_port(), free_port()
+        argv["floor"] = [
+            sys.executable,
+            "-m",
+            "benchmarks.web",
+            "floor",
+            str(ports["floor"]),
+            f"127.0.0.1:{service_port}",
+        ]
+        argv["shared proxy"] = [sys.executable, "-m", "benchmarks.web", "shared", str(ports["shared proxy"])]
+        urls["floor"] = f"http://127.0.0.1:{ports['floor']}/"
+        urls["shared proxy"] = f"http://127.0.0.1:{ports['shared proxy']}/"
     service_env = {**env, "MICRO_WEB_SERVER_ADDRESS": f"127.0.0.1:{service_port}"}
-    with (
-        _process(service, service_env, directory, "hello", service_port) as service_pid,
-        _process(floor, env, directory, "floor", floor_port) as floor_pid,
-        _process(shared, env, directory, "shared-proxy", shared_port) as shared_pid,
-        _process(dashboard, env, directory, "micro-web", web_port) as web_pid,
-    ):
+    with ExitStack() as stack:
+        pids = {
+            who: stack.enter_context(
+                _process(
+                    command,
+                    service_env if who == "web service" else env,
+                    directory,
+                    who.replace(" ", "-"),
+                    ports[who],
+                )
+            )
+            for who, command in argv.items()
+        }
         yield _World(
-            f"http://127.0.0.1:{web_port}",
-            {
-                "direct": f"http://127.0.0.1:{service_port}/",
-                "floor": f"http://127.0.0.1:{floor_port}/",
-                "shared proxy": f"http://127.0.0.1:{shared_port}/",
-                "proxy": f"http://127.0.0.1:{web_port}/hello/",
-            },
-            {
-                "web service": service_pid,
-                "floor": floor_pid,
-                "shared proxy": shared_pid,
-                "micro web": web_pid,
-            },
+            f"http://127.0.0.1:{web_port}", {case: urls[case] for case in _CASES if case in urls}, pids
         )
 
 
@@ -332,7 +350,7 @@ async def services_cases(plan: Plan, skipped: list[str]) -> list[Result]:
     results = []
     with tempfile.TemporaryDirectory() as directory:
         await _register(Path(directory) / "registry", plan.services)
-        with _world(directory) as world:
+        with _world(directory, proxies=False) as world:
             dashboard = world.dashboard_url
             count = plan.services + 1  # and micro.web.hello
             times = await _json_times(f"{dashboard}/_/api/services", plan.requests, count)
