@@ -812,11 +812,11 @@ function topicsView(initial) {
 function eventsView() {
   const body = el("tbody");
   main.replaceChildren(el("h1", {}, "Registry events"),
-    el("p", { class: "summary" }, "Registrations as the registry's watch reports them, newest first. A node that stops being renewed is removed when its TTL expires, which the watch reports as a removal too."),
+    el("p", { class: "summary" }, "Registrations as the registry's watch reports them, newest first. A node that stopped cleanly is deregistered; one that stopped renewing its registration (killed, hung, cut off) is removed when its TTL runs out, and shows as expired."),
     el("table", { "aria-label": "Registry events" },
       el("thead", {}, el("tr", {}, el("th", {}, "Time"), el("th", {}, "What"), el("th", {}, "Service"), el("th", {}, "Version"), el("th", {}, "Node"), el("th", {}, "Address"))),
       body));
-  const kind = { registered: "ok", updated: "warn", deregistered: "bad" };
+  const kind = { registered: "ok", updated: "warn", deregistered: "", expired: "bad" };
   const draw = () => {
     body.replaceChildren(...state.log.map((entry) => el("tr", { class: "log-row" },
       el("td", {}, ago(entry.time)),
