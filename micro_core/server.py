@@ -10,13 +10,13 @@ request never costs more than its own reply.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from micro_core import context, errors, headers
+from micro_core.deadlines import Deadlines
 from micro_core.handler import Kind, Route, routes_of
 from micro_core.plugins import DriverNotFound
 from micro_core.transport import EndOfStream, Listener, Message, Stream, Transport
@@ -42,66 +42,6 @@ def _deadline_from(header: dict[str, str]) -> float | None:
         return time.monotonic() + int(timeout) / 1e9
     except ValueError:
         return None
-
-
-class Deadlines:
-    """Cancels handlers that outlive their caller's deadline.
-
-    One sweeper checks every ``interval`` seconds instead of a timer per call: a
-    timer per call costs more than the rest of the server's work for a small request,
-    and a deadline a few milliseconds late only frees the server a little later (the
-    caller's own timeout is exact).
-    """
-
-    def __init__(self, interval: float = 0.02) -> None:
-        self.interval = interval
-        self._until: dict[asyncio.Task[Any], float] = {}
-        self._expired: set[asyncio.Task[Any]] = set()
-        self._sweeper: asyncio.Task[None] | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._sweeper is not None
-
-    def start(self) -> None:
-        if self._sweeper is None:
-            self._sweeper = asyncio.create_task(self._sweep(), name="micro deadlines")
-
-    async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
-
-    def track(self, until: float) -> asyncio.Task[Any]:
-        """Watch the current task; it is cancelled once ``time.monotonic()`` passes ``until``."""
-        task = asyncio.current_task()
-        assert task is not None
-        self._until[task] = until
-        return task
-
-    def untrack(self, task: asyncio.Task[Any]) -> None:
-        self._until.pop(task, None)
-        self._expired.discard(task)
-
-    def expired(self, task: asyncio.Task[Any]) -> bool:
-        """True if the sweeper cancelled ``task``; the cancellation is then withdrawn so the
-        task can still send its 408 reply."""
-        if task not in self._expired:
-            return False
-        task.uncancel()
-        return True
-
-    async def _sweep(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            now = time.monotonic()
-            late = [task for task, until in self._until.items() if until <= now]
-            for task in late:
-                del self._until[task]
-                self._expired.add(task)
-                task.cancel()
 
 
 class Server:
@@ -157,7 +97,6 @@ class Server:
     async def start(self, address: str) -> str:
         self.build()
         self._draining = False
-        self._deadlines.start()
         self._listener = await self.transport.listen(address, self)
         return self._listener.address
 
@@ -172,7 +111,7 @@ class Server:
         return True
 
     async def stop(self) -> None:
-        await self._deadlines.stop()
+        await self._deadlines.close()
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
@@ -240,14 +179,17 @@ class Server:
             until = _deadline_from(header)
             context.enter(header, until)
             args = (codec.decode(request.body, request_type),) if takes_request else ()
-            if until is None or not deadlines.running:
+            if until is None:
                 result = await func(*args)
             else:
-                task = deadlines.track(until)
+                task = asyncio.current_task()
+                assert task is not None, "a handler runs in a task"
+                cancelling = task.cancelling()
+                deadlines.track(task, until)
                 try:
                     result = await func(*args)
                 except asyncio.CancelledError:
-                    if not deadlines.expired(task):
+                    if not deadlines.timed_out(task, cancelling):
                         raise
                     raise errors.Timeout(
                         f"{route.name} exceeded the caller's deadline", id=self.name

@@ -25,8 +25,8 @@ import msgspec
 from aiohttp import web
 
 from micro_core import Plugins, context, errors
+from micro_core.deadlines import Deadlines
 from micro_http.auth import SUBJECT, Authenticator, BearerAuth, Identity
-from micro_http.deadlines import TICK, Deadlines
 from micro_http.render import as_error, error_response
 from micro_http.settings import HttpSettings
 
@@ -121,7 +121,7 @@ def set_timeout(request: web.BaseRequest, seconds: float | None) -> None:
     state = request[_STATE]
     context.enter(state.metadata, deadline)
     if state.task is not None:
-        state.deadlines.arm(state.task, seconds)
+        state.deadlines.track(state.task, deadline)
 
 
 def _server_timing(state: _State) -> str:
@@ -198,7 +198,7 @@ class Edge:
         self.cors = Cors(settings.cors_origins) if settings.cors_origins else None
         self.passed = tuple(settings.metadata_headers)
         # A deadline may fire a twentieth of the edge's timeout late (a route's own may be shorter).
-        self.deadlines = Deadlines(tick=min(settings.timeout / 20, TICK))
+        self.deadlines = Deadlines.for_timeout(settings.timeout)
 
     def install(self, app: web.Application) -> None:
         app.middlewares.append(self.middleware)
@@ -277,13 +277,14 @@ class Edge:
             wait = self.limiter.wait(found.subject if found is not None else request.remote or "")
             if wait:
                 raise TooManyRequests(wait)
-        context.enter(state.metadata, time.monotonic() + settings.timeout)
+        deadline = time.monotonic() + settings.timeout
+        context.enter(state.metadata, deadline)
         task = asyncio.current_task()
         assert task is not None, "aiohttp runs each request in a task"
         deadlines = self.deadlines
         cancelling = task.cancelling()
         state.task = task
-        deadlines.arm(task, settings.timeout)
+        deadlines.track(task, deadline)
         try:
             return await handler(request)
         except asyncio.CancelledError:
@@ -291,7 +292,7 @@ class Edge:
                 raise TimeoutError from None
             raise  # the client went away, or the server is stopping
         finally:
-            deadlines.disarm(task)
+            deadlines.untrack(task)
 
     def _log(self, request: web.Request, response: web.StreamResponse | None, state: _State) -> None:
         if not access_log.isEnabledFor(logging.INFO):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final, TypeVar
 
@@ -31,8 +32,8 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from micro_core import Selector, errors
+from micro_core.deadlines import Deadlines
 from micro_core.registry import Node, ServiceNotFound
-from micro_http.deadlines import TICK, Deadlines
 
 log = logging.getLogger("micro.http.proxy")
 
@@ -284,7 +285,7 @@ class Proxy:
         self._hidden = frozenset(hidden_cookies)
         self._session: aiohttp.ClientSession | None = None  # websockets only
         self._idle: dict[str, list[_Upstream]] = {}  # node address -> idle connections
-        self._deadlines = Deadlines(tick=min(timeout / 20, TICK))
+        self._deadlines = Deadlines.for_timeout(timeout)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -406,7 +407,7 @@ class Proxy:
         while True:
             node = await self._select(service, tried)
             cancelling = task.cancelling()
-            deadlines.arm(task, self.timeout)
+            deadlines.track(task, time.monotonic() + self.timeout)
             try:
                 opened = await opening(node)
             except asyncio.CancelledError:
@@ -435,7 +436,7 @@ class Proxy:
                 self.selector.mark(service, node, None)
                 return node, opened
             finally:
-                deadlines.disarm(task)
+                deadlines.untrack(task)
             tried.append(node.id)
 
     def _idle_connection(self, address: str) -> _Upstream | None:
