@@ -46,7 +46,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from benchmarks.harness import ROOT, Result, cpu_seconds, median_round, percentiles, wrk
+from benchmarks.harness import ROOT, Result, cpu_seconds, measure, median_round, wrk
 from benchmarks.servers import Unavailable
 from micro_core import Service, run
 from micro_core.registry import Endpoint, Node, Value
@@ -354,19 +354,8 @@ async def services_cases(plan: Plan, skipped: list[str]) -> list[Result]:
             dashboard = world.dashboard_url
             count = plan.services + 1  # and micro.web.hello
             times = await _json_times(f"{dashboard}/_/api/services", plan.requests, count)
-            p50, p99 = percentiles(times)
-            results.append(
-                Result(
-                    GROUP,
-                    f"GET /_/api/services, {plan.services} services",
-                    len(times),
-                    sum(times),
-                    p50,
-                    p99,
-                    params={"services": count},
-                    note="target: under 100 ms",
-                )
-            )
+            name = f"GET /_/api/services, {plan.services} services"
+            results.append(_timing(name, times, count, "target: under 100 ms"))
             try:
                 loads = max(plan.requests // 10, 3)
                 marks = await asyncio.to_thread(_page_times, f"{dashboard}/", count, loads)
@@ -374,20 +363,16 @@ async def services_cases(plan: Plan, skipped: list[str]) -> list[Result]:
                 skipped.append(f"web page in Chromium: {exc}")
             else:
                 for mark, times in marks.items():
-                    p50, p99 = percentiles(times)
-                    results.append(
-                        Result(
-                            GROUP,
-                            f"services page, {_MARKS[mark]}, in Chromium, {plan.services} services",
-                            len(times),
-                            sum(times),
-                            p50,
-                            p99,
-                            params={"services": count},
-                            note="from navigation start; target: under 100 ms",
-                        )
-                    )
+                    name = f"services page, {_MARKS[mark]}, in Chromium, {plan.services} services"
+                    results.append(_timing(name, times, count, "from navigation start; target: under 100 ms"))
     return results
+
+
+def _timing(name: str, times: list[float], services: int, note: str) -> Result:
+    """A row of ``times`` (seconds) taken with ``services`` registered."""
+    result = measure(GROUP, name, len(times), sum(times), times, services=services)
+    result.note = note
+    return result
 
 
 async def web_cases(quick: bool, skipped: list[str]) -> list[Result]:
