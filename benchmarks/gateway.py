@@ -116,11 +116,14 @@ def floor_app(service: Service) -> web.Application:
 class _Echo(asyncio.Protocol):
     """Answers each byte it receives with the 100-byte reply."""
 
+    def __init__(self) -> None:
+        self._reply = bare_reply()  # encoded once, not per request
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        self._transport.write(bare_reply() * len(data))
+        self._transport.write(self._reply * len(data))
 
 
 class _Hop(asyncio.Protocol):
